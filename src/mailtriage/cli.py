@@ -1,0 +1,400 @@
+"""The command line: `mailtriage [--config PATH] COMMAND`, as the contract lists it.
+
+Every failure an operator can cause or meet (a bad config, an unreachable server, a locked or
+full store) ends in one line on stderr and a distinct exit code, never a traceback:
+2 for configuration, 1 for a failed operation, 75 (EX_TEMPFAIL) when `ingest` could not store
+a message safely, so the MTA keeps it and retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+from sqlalchemy import select
+
+from mailtriage.cases import State
+from mailtriage.config import Config, ConfigError, find_config_path, load_config
+from mailtriage.mailbox.base import Mailbox, MailboxError
+from mailtriage.pipeline import Intake, IntakeReport
+from mailtriage.store.db import Store, StoreUnavailable
+from mailtriage.store.models import Case, MessageStatus, StoredMessage
+from mailtriage.views import (
+    case_object,
+    cases_table,
+    event_object,
+    format_table,
+    iso,
+    message_counts,
+    message_summary,
+    printable,
+)
+from mailtriage.workdays import first_response_due
+
+log = logging.getLogger("mailtriage")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_TEMPFAIL = 75
+MAX_INGEST_BYTES = 512 * 1024 * 1024
+
+
+class CommandError(Exception):
+    """A command cannot do its work; the message is for the operator."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailtriage", description="A security@ mailbox under a disclosure policy."
+    )
+    parser.add_argument(
+        "--config",
+        help="config file (default: $MAILTRIAGE_CONFIG, "
+        "./config.toml, /etc/mailtriage/config.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the daemon: ingest, reply and run jobs until stopped")
+    run.add_argument("--once", action="store_true", help="one full pass, then exit")
+
+    ingest = sub.add_parser("ingest", help="ingest one message from FILE or stdin")
+    ingest.add_argument("file", nargs="?", help="an RFC 5322 message (default: stdin)")
+
+    cases = sub.add_parser("cases", help="list cases")
+    cases.add_argument("--state", choices=State.ALL)
+    cases.add_argument("--overdue", action="store_true", help="only overdue first assessments")
+    cases.add_argument("--json", action="store_true")
+
+    case = sub.add_parser("case", help="one case with its timeline")
+    case.add_argument("ref")
+    case.add_argument("--json", action="store_true")
+
+    deadline = sub.add_parser("deadline", help="first-assessment due moment for a receipt time")
+    deadline.add_argument("datetime", help="ISO 8601; naive means the configured time zone")
+
+    sub.add_parser("check", help="validate the config and try the mailbox and SMTP logins")
+
+    quarantine = sub.add_parser("quarantine", help="mail that failed processing")
+    quarantine.add_argument("--json", action="store_true")
+    qsub = quarantine.add_subparsers(dest="quarantine_command", metavar="retry")
+    retry = qsub.add_parser("retry", help="process quarantined mail again")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", type=int)
+    which.add_argument("--all", action="store_true")
+
+    db = sub.add_parser("db", help="store administration")
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="upgrade")
+    dbsub.add_parser("upgrade", help="apply schema migrations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Third-party loggers stay quiet: some of them would print message headers.
+    for noisy in ("imapclient", "mailparser", "alembic", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        config = load_config(find_config_path(args.config))
+    except ConfigError as exc:
+        return _fail(f"configuration: {exc}", EXIT_CONFIG)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(config, args)
+    except StoreUnavailable as exc:
+        code = EXIT_TEMPFAIL if args.command == "ingest" else EXIT_FAILED
+        return _fail(f"store unavailable: {exc}", code)
+    except MailboxError as exc:
+        return _fail(f"mailbox: {exc}", EXIT_FAILED)
+    except ConfigError as exc:
+        return _fail(f"configuration: {exc}", EXIT_CONFIG)
+    except CommandError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"mailtriage: error: {message}", file=sys.stderr)
+    return code
+
+
+def open_store(config: Config, migrate: bool = True) -> Store:
+    store = Store(config.store.url)
+    if migrate:
+        store.upgrade()
+    return store
+
+
+def open_mailbox(config: Config) -> Mailbox:
+    mb = config.mailbox
+    if mb.source == "maildir":
+        from mailtriage.mailbox.maildir import MaildirMailbox
+
+        assert mb.path is not None
+        return MaildirMailbox(mb.path, mb.processed_folder, mb.quarantine_folder)
+    from mailtriage.mailbox.imap import ImapMailbox
+
+    return ImapMailbox(mb)
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    store = open_store(config)
+    intake = Intake(config, store)
+    if args.once:
+        report = one_pass(config, intake)
+        log.info(_report_line(report))
+        return EXIT_OK
+    return _run_forever(config, intake)
+
+
+def one_pass(config: Config, intake: Intake) -> IntakeReport:
+    """Finish anything a crash left, then ingest everything waiting in the mailbox."""
+    leftover = intake.process_pending()
+    mailbox = open_mailbox(config)
+    try:
+        report = intake.run_mailbox(mailbox)
+    finally:
+        mailbox.close()
+    report.cases_opened += leftover.cases_opened
+    return report
+
+
+def _run_forever(config: Config, intake: Intake) -> int:
+    """Poll until SIGTERM/SIGINT; a failed pass is logged and retried with backoff."""
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d received, stopping after the message in hand", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    delay = config.mailbox.poll_interval_seconds
+    backoff = 1.0
+    while not stop.is_set():
+        try:
+            report = one_pass(config, intake)
+            if report.fetched:
+                log.info(_report_line(report))
+            backoff = 1.0
+            stop.wait(delay)
+        except (MailboxError, StoreUnavailable) as exc:
+            log.warning("pass failed, retrying in %.0f s: %s", backoff, exc)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 300.0)
+    return EXIT_OK
+
+
+def _report_line(report: IntakeReport) -> str:
+    return (
+        f"fetched {report.fetched}, stored {report.stored}, seen before {report.seen_before}, "
+        f"new cases {report.cases_opened}, replies {report.appended}, auto {report.auto}, "
+        f"duplicates {report.duplicates}, quarantined {report.quarantined}, filed {report.filed}"
+    )
+
+
+def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
+    raw = _read_input(args.file)
+    store = open_store(config)
+    report = Intake(config, store).ingest_raw(raw)
+    if report.quarantined:
+        print("stored; processing failed, the message is in quarantine", file=sys.stderr)
+    return EXIT_OK
+
+
+def _read_input(file: str | None) -> bytes:
+    try:
+        if file is None or file == "-":
+            data = sys.stdin.buffer.read(MAX_INGEST_BYTES + 1)
+        else:
+            with open(file, "rb") as fh:
+                data = fh.read(MAX_INGEST_BYTES + 1)
+    except OSError as exc:
+        raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
+    if len(data) > MAX_INGEST_BYTES:
+        raise CommandError(f"message larger than {MAX_INGEST_BYTES} bytes refused")
+    return data
+
+
+def cmd_cases(config: Config, args: argparse.Namespace) -> int:
+    tz = config.deadlines.tz
+    store = open_store(config)
+    with store.session() as session:
+        query = select(Case).order_by(Case.received_at, Case.id)
+        if args.state:
+            query = query.where(Case.state == args.state)
+        if args.overdue:
+            now = dt.datetime.now(dt.UTC)
+            query = query.where(
+                Case.state.in_(State.OPEN),
+                Case.first_response_at.is_(None),
+                Case.first_response_due < now,
+            )
+        cases = list(session.scalars(query))
+        counts = message_counts(session, [c.id for c in cases])
+        if args.json:
+            _print_json([case_object(c, counts.get(c.id, 0), tz) for c in cases])
+        else:
+            print(cases_table(cases, counts, tz))
+    return EXIT_OK
+
+
+def cmd_case(config: Config, args: argparse.Namespace) -> int:
+    tz = config.deadlines.tz
+    store = open_store(config)
+    with store.session() as session:
+        case = session.scalars(select(Case).where(Case.ref == args.ref.upper())).first()
+        if case is None:
+            raise CommandError(f"no case {args.ref}")
+        counts = message_counts(session, [case.id])
+        obj = case_object(case, counts.get(case.id, 0), tz)
+        obj["timeline"] = [event_object(e, tz) for e in case.events]
+        obj["message_list"] = [message_summary(m, tz) for m in case.messages]
+        if args.json:
+            _print_json(obj)
+            return EXIT_OK
+        for key in (
+            "ref",
+            "state",
+            "close_reason",
+            "category",
+            "language",
+            "reporter",
+            "subject",
+            "received_at",
+            "first_response_due",
+            "first_response_at",
+            "next_update_due",
+            "closed_at",
+            "purged_at",
+            "severity",
+            "owner",
+            "credit_name",
+            "messages",
+        ):
+            value = obj[key]
+            shown = printable(str(value), 200) if value is not None else "-"
+            print(f"{key + ':':20} {shown}")
+        print("timeline:")
+        for event in obj["timeline"]:
+            detail = ", ".join(f"{k}={printable(str(v), 60)}" for k, v in event["detail"].items())
+            print(f"  {event['at']}  {event['kind']}  {detail}")
+    return EXIT_OK
+
+
+def cmd_deadline(config: Config, args: argparse.Namespace) -> int:
+    try:
+        received = dt.datetime.fromisoformat(args.datetime)
+    except ValueError as exc:
+        raise CommandError(f"not an ISO 8601 date-time: {args.datetime!r}") from exc
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=config.deadlines.tz)
+    print(first_response_due(received, config.deadlines).isoformat())
+    return EXIT_OK
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    print(f"config: ok ({config.source_path})")
+    store = open_store(config, migrate=False)
+    with store.session():
+        pass
+    print("store: ok")
+    mailbox = open_mailbox(config)
+    try:
+        probe = getattr(mailbox, "check", None)
+        if probe is not None:
+            probe()
+        elif config.mailbox.path is not None and not (config.mailbox.path / "new").is_dir():
+            raise MailboxError(f"{config.mailbox.path} is not a Maildir")
+    finally:
+        mailbox.close()
+    print(f"mailbox: ok ({config.mailbox.source})")
+    return EXIT_OK
+
+
+def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
+    tz = config.deadlines.tz
+    store = open_store(config)
+    if args.quarantine_command == "retry":
+        ids = None if args.all else [args.id]
+        report = Intake(config, store).retry_quarantined(ids)
+        retried = report.cases_opened + report.appended + report.auto + report.duplicates
+        print(f"retried: {retried} processed, {report.quarantined} still quarantined")
+        return EXIT_OK if report.quarantined == 0 else EXIT_FAILED
+    with store.session() as session:
+        messages = list(
+            session.scalars(
+                select(StoredMessage)
+                .where(StoredMessage.status == MessageStatus.QUARANTINED)
+                .order_by(StoredMessage.id)
+            )
+        )
+        items = [
+            {
+                "id": m.id,
+                "arrived_at": iso(m.arrived_at, tz),
+                "size": m.size,
+                "attempts": m.attempts,
+                "reason": m.quarantine_reason,
+                "subject": m.subject,
+            }
+            for m in messages
+        ]
+    if args.json:
+        _print_json(items)
+        return EXIT_OK
+    rows = [
+        (
+            str(i["id"]),
+            str(i["arrived_at"])[:16],
+            str(i["size"]),
+            str(i["attempts"]),
+            printable(i["reason"], 70),
+        )
+        for i in items
+    ]
+    print(format_table(("ID", "ARRIVED", "BYTES", "TRIES", "REASON"), rows, "quarantine is empty"))
+    return EXIT_OK
+
+
+def cmd_db(config: Config, args: argparse.Namespace) -> int:
+    open_store(config)
+    print("store schema is up to date")
+    return EXIT_OK
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "ingest": cmd_ingest,
+    "cases": cmd_cases,
+    "case": cmd_case,
+    "deadline": cmd_deadline,
+    "check": cmd_check,
+    "quarantine": cmd_quarantine,
+    "db": cmd_db,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""Typed configuration, read once from TOML and validated before anything starts.
+
+An operator's typo must stop the daemon with a message that names the key, not surface as an
+odd behaviour days later; so every section is a frozen dataclass, every key is checked for its
+type and allowed values, and keys nobody reads are refused. The loaded `Config` is passed
+explicitly to whatever needs it; there is no global configuration object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+import types
+import typing
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+CONFIG_ENV = "MAILTRIAGE_CONFIG"
+SYSTEM_CONFIG = Path("/etc/mailtriage/config.toml")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the offending key."""
+
+
+TLSMode = Literal["ssl", "starttls", "none"]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    source: Literal["imap", "maildir"]
+    host: str = "localhost"
+    port: int | None = None
+    tls: TLSMode = "ssl"
+    ca_file: Path | None = None
+    username: str = ""
+    password: str | None = None
+    password_file: Path | None = None
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    idle: bool = True
+    poll_interval_seconds: int = 60
+    timeout_seconds: int = 60
+    path: Path | None = None
+
+    @property
+    def effective_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return 993 if self.tls == "ssl" else 143
+
+    def secret(self) -> str:
+        return _read_secret(self.password, self.password_file, "mailbox")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    from_address: str
+    transport: Literal["smtp", "maildir"] = "smtp"
+    host: str = "localhost"
+    port: int | None = None
+    tls: TLSMode = "starttls"
+    ca_file: Path | None = None
+    username: str = ""
+    password: str | None = None
+    password_file: Path | None = None
+    from_name: str = "Security Team"
+    path: Path | None = None
+    timeout_seconds: int = 30
+
+    @property
+    def effective_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return {"ssl": 465, "starttls": 587, "none": 25}[self.tls]
+
+    def secret(self) -> str:
+        return _read_secret(self.password, self.password_file, "smtp")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    url: str = "sqlite:///mailtriage.sqlite"
+
+
+@dataclass(frozen=True)
+class CasesConfig:
+    ref_prefix: str = "PZEM-SEC"
+    staff: tuple[str, ...] = ()
+    staff_notify: str | None = None
+    trusted_authserv_ids: tuple[str, ...] = ()
+    max_message_bytes: int = 50_000_000
+    max_autoreplies_per_sender_per_day: int = 5
+    autoreply_max_age_days: int = 7
+
+
+@dataclass(frozen=True)
+class DeadlinesConfig:
+    timezone: str = "Europe/Amsterdam"
+    first_response_workdays: int = 5
+    update_interval_workdays: int = 10
+    workdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    holidays_exclude: tuple[str, ...] = ()
+    extra_closed_days: tuple[dt.date, ...] = ()
+    liberation_day_every_year: bool = False
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    purge_after_closed_days: int = 90
+    redirected_purge_days: int = 30
+    ignored_purge_days: int = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    mailbox: MailboxConfig
+    smtp: SmtpConfig
+    store: StoreConfig = field(default_factory=StoreConfig)
+    cases: CasesConfig = field(default_factory=CasesConfig)
+    deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    source_path: Path | None = None
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """Addresses that are us: mail from them must never be answered automatically."""
+        return frozenset({self.smtp.from_address.lower()} | _lower_set(self.mailbox.username))
+
+
+def _lower_set(value: str) -> set[str]:
+    return {value.lower()} if "@" in value else set()
+
+
+def _read_secret(password: str | None, password_file: Path | None, section: str) -> str:
+    if password_file is not None:
+        try:
+            return password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{section}.password_file: cannot read ({exc.strerror})") from exc
+    return password or ""
+
+
+SECTIONS: dict[str, type] = {
+    "mailbox": MailboxConfig,
+    "smtp": SmtpConfig,
+    "store": StoreConfig,
+    "cases": CasesConfig,
+    "deadlines": DeadlinesConfig,
+    "retention": RetentionConfig,
+}
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """The contract's search order: --config, $MAILTRIAGE_CONFIG, ./config.toml, /etc."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    local = Path("config.toml")
+    if local.exists():
+        return local
+    return SYSTEM_CONFIG
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML ({exc})") from exc
+    return parse_config(data, base_dir=path.resolve().parent, source_path=path)
+
+
+def parse_config(data: dict[str, Any], base_dir: Path, source_path: Path | None = None) -> Config:
+    """Turn a TOML document into a Config; relative paths are taken from `base_dir`."""
+    for name in data:
+        if name not in SECTIONS:
+            raise ConfigError(f"unknown section [{name}]")
+    sections: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        raw = data.get(name)
+        if raw is None:
+            if name in ("mailbox", "smtp"):
+                raise ConfigError(f"missing required section [{name}]")
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{name}: must be a table")
+        sections[name] = _build_section(name, cls, raw, base_dir)
+    sections["store"] = StoreConfig(url=_resolve_sqlite_url(sections["store"].url, base_dir))
+    config = Config(**sections, source_path=source_path)
+    _check_semantics(config)
+    return config
+
+
+def _build_section(section: str, cls: type, raw: dict[str, Any], base_dir: Path) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            raise ConfigError(f"{section}.{key}: unknown key")
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        key = f"{section}.{name}"
+        if name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{key}: missing required key")
+            continue
+        values[name] = _coerce(key, raw[name], hints[name], base_dir)
+    return cls(**values)
+
+
+def _coerce(key: str, value: Any, hint: Any, base_dir: Path) -> Any:
+    origin = get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in get_args(hint) if a is not type(None)]
+        return _coerce(key, value, options[0], base_dir)
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            choices = ", ".join(repr(a) for a in allowed)
+            raise ConfigError(f"{key}: must be one of {choices}, not {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: must be a list")
+        item_type = get_args(hint)[0]
+        return tuple(_coerce(f"{key}[{i}]", v, item_type, base_dir) for i, v in enumerate(value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: must be an integer")
+        if value < 0:
+            raise ConfigError(f"{key}: must not be negative")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: must be a string")
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{key}: must be a path")
+        return (base_dir / value).resolve() if not os.path.isabs(value) else Path(value)
+    if hint is dt.date:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{key}: must be a date (YYYY-MM-DD)")
+    raise ConfigError(f"{key}: unsupported type")  # pragma: no cover - a programming error
+
+
+def _check_semantics(config: Config) -> None:
+    mb = config.mailbox
+    if mb.source == "maildir" and mb.path is None:
+        raise ConfigError("mailbox.path: required when mailbox.source is 'maildir'")
+    if mb.source == "imap" and not mb.username:
+        raise ConfigError("mailbox.username: required when mailbox.source is 'imap'")
+    if mb.password is not None and mb.password_file is not None:
+        raise ConfigError("mailbox.password_file: give password or password_file, not both")
+    if config.smtp.transport == "maildir" and config.smtp.path is None:
+        raise ConfigError("smtp.path: required when smtp.transport is 'maildir'")
+    if "@" not in config.smtp.from_address:
+        raise ConfigError("smtp.from_address: must be an e-mail address")
+    if config.cases.max_message_bytes < 1024:
+        raise ConfigError("cases.max_message_bytes: must be at least 1024")
+    if not config.cases.ref_prefix or not all(
+        c.isalnum() or c == "-" for c in config.cases.ref_prefix
+    ):
+        raise ConfigError("cases.ref_prefix: letters, digits and '-' only")
+    for day in config.deadlines.workdays:
+        if day not in WEEKDAYS:
+            raise ConfigError(f"deadlines.workdays: {day!r} is not one of {', '.join(WEEKDAYS)}")
+    try:
+        zoneinfo.ZoneInfo(config.deadlines.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"deadlines.timezone: unknown time zone {config.deadlines.timezone!r}"
+        ) from exc
+    if config.deadlines.first_response_workdays < 1:
+        raise ConfigError("deadlines.first_response_workdays: must be at least 1")
+
+
+def _resolve_sqlite_url(url: str, base_dir: Path) -> str:
+    """A relative SQLite path means "next to the config file", like every other path here."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:////"):
+        return url
+    relative = url.removeprefix("sqlite:///")
+    if not relative or relative.startswith(":memory:"):
+        return url
+    return f"sqlite:///{(base_dir / relative).resolve()}"

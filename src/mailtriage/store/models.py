@@ -1,0 +1,194 @@
+"""The store's tables, as typed SQLAlchemy 2 models that read like the specification.
+
+A raw message is kept apart from where it was seen: `StoredMessage` holds the bytes once
+(unique on their SHA-256), and `MailboxSighting` records each (source, UIDVALIDITY, UID) it
+arrived under. Re-reading a folder after a UIDVALIDITY change, or a crash between storing and
+moving, therefore finds the message already stored instead of storing it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from mailtriage.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+utc = Annotated[dt.datetime, mapped_column(UTCDateTime())]
+utc_or_none = Annotated[dt.datetime | None, mapped_column(UTCDateTime(), nullable=True)]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class MessageStatus:
+    """What became of a stored message; plain strings so the store stays readable by hand."""
+
+    RECEIVED = "received"  # stored raw, not yet processed (a crash left it, or it is in hand)
+    CASE = "case"  # belongs to a case
+    AUTO = "auto"  # automated mail: stored, answered never, opens no case
+    DUPLICATE = "duplicate"  # the same mail arrived again by another route
+    QUARANTINED = "quarantined"  # processing failed; waits for a retry
+    PURGED = "purged"  # personal content erased
+
+    ALL = (RECEIVED, CASE, AUTO, DUPLICATE, QUARANTINED, PURGED)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("year", "seq"),)
+
+    id: Mapped[intpk]
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    year: Mapped[int]
+    seq: Mapped[int]
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    reporter_address: Mapped[str | None] = mapped_column(String(320), index=True)
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[utc]
+    first_response_due: Mapped[utc_or_none]
+    first_response_at: Mapped[utc_or_none]
+    next_update_due: Mapped[utc_or_none]
+    closed_at: Mapped[utc_or_none]
+    purged_at: Mapped[utc_or_none]
+    severity: Mapped[str | None] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(320))
+    credit_name: Mapped[str | None] = mapped_column(String(200))
+    credit_consent: Mapped[bool | None] = mapped_column(Boolean)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[utc]
+
+    messages: Mapped[list[StoredMessage]] = relationship(
+        back_populates="case", order_by="StoredMessage.id"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseSequence(Base):
+    """The last sequence number handed out per prefix and year (references never repeat)."""
+
+    __tablename__ = "case_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoredMessage(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[intpk]
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int]
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    stored_at: Mapped[utc]
+    arrived_at: Mapped[utc]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    category: Mapped[str | None] = mapped_column(String(16))
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    # Parsed facts, kept so that threading and listing never need to re-parse the raw bytes.
+    header_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(Text)
+    date_header: Mapped[utc_or_none]
+    in_reply_to: Mapped[list[str] | None] = mapped_column(JSON)
+    references: Mapped[list[str] | None] = mapped_column(JSON)
+    text_body: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    indicators: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    defects: Mapped[list[str] | None] = mapped_column(JSON)
+    # Quarantine bookkeeping: why the last attempt failed and how many attempts were made.
+    quarantine_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[utc_or_none]
+
+    case: Mapped[Case | None] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+    sightings: Mapped[list[MailboxSighting]] = relationship(
+        back_populates="message", cascade="all, delete-orphan"
+    )
+
+
+class MailboxSighting(Base):
+    """One arrival of a stored message in a mailbox, named the way that mailbox names it."""
+
+    __tablename__ = "mailbox_sightings"
+    __table_args__ = (UniqueConstraint("source", "validity", "uid"),)
+
+    id: Mapped[intpk]
+    source: Mapped[str] = mapped_column(String(500))
+    validity: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    seen_at: Mapped[utc]
+    # Set once the message has left the inbox; until then every pass files it again.
+    filed_to: Mapped[str | None] = mapped_column(String(255))
+
+    message: Mapped[StoredMessage] = relationship(back_populates="sightings")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[intpk]
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    message: Mapped[StoredMessage] = relationship(back_populates="attachments")
+
+
+class CaseEvent(Base):
+    """One line of a case's timeline. `detail` never holds personal data worth keeping past a purge
+    except where the purge clears it."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[intpk]
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[utc]
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    case: Mapped[Case] = relationship(back_populates="events")

@@ -1,0 +1,115 @@
+"""How cases and quarantined mail look to people and scripts: JSON objects and text tables.
+
+The JSON field names are part of the external contract; the text tables are for operators
+at a terminal, so anything taken from a mail is stripped of control characters first (a
+subject must not be able to move the cursor or rewrite the screen).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailtriage.store.models import Case, CaseEvent, StoredMessage
+
+
+def iso(value: dt.datetime | None, tz: dt.tzinfo | None = None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(tz).isoformat() if tz else value.isoformat()
+
+
+def printable(text: str | None, limit: int = 60) -> str:
+    if not text:
+        return ""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def message_counts(session: Session, case_ids: list[int]) -> dict[int, int]:
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(StoredMessage.case_id, func.count())
+        .where(StoredMessage.case_id.in_(case_ids))
+        .group_by(StoredMessage.case_id)
+    )
+    return {case_id: count for case_id, count in rows}
+
+
+def case_object(case: Case, messages: int, tz: dt.tzinfo) -> dict[str, Any]:
+    return {
+        "ref": case.ref,
+        "state": case.state,
+        "close_reason": case.close_reason,
+        "category": case.category,
+        "language": case.language,
+        "reporter": case.reporter_address if case.purged_at is None else None,
+        "reporter_name": case.reporter_name if case.purged_at is None else None,
+        "subject": case.subject,
+        "received_at": iso(case.received_at, tz),
+        "first_response_due": iso(case.first_response_due, tz),
+        "first_response_at": iso(case.first_response_at, tz),
+        "next_update_due": iso(case.next_update_due, tz),
+        "closed_at": iso(case.closed_at, tz),
+        "purged_at": iso(case.purged_at, tz),
+        "severity": case.severity,
+        "owner": case.owner,
+        "credit_name": case.credit_name if case.credit_consent else None,
+        "legal_hold": case.legal_hold,
+        "messages": messages,
+    }
+
+
+def event_object(event: CaseEvent, tz: dt.tzinfo) -> dict[str, Any]:
+    return {"at": iso(event.at, tz), "kind": event.kind, "detail": event.detail or {}}
+
+
+def message_summary(message: StoredMessage, tz: dt.tzinfo) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "status": message.status,
+        "category": message.category,
+        "from": message.from_address,
+        "subject": message.subject,
+        "arrived_at": iso(message.arrived_at, tz),
+        "size": message.size,
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in message.attachments
+        ],
+    }
+
+
+def cases_table(cases: list[Case], counts: dict[int, int], tz: dt.tzinfo) -> str:
+    header = ("REF", "STATE", "LANG", "RECEIVED", "DUE", "MSGS", "SUBJECT")
+    rows = [
+        (
+            c.ref,
+            c.state if c.close_reason is None else f"{c.state}:{c.close_reason}",
+            c.language,
+            c.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            c.first_response_due.astimezone(tz).strftime("%Y-%m-%d")
+            if c.first_response_due
+            else "-",
+            str(counts.get(c.id, 0)),
+            printable(c.subject) if c.purged_at is None else "(purged)",
+        )
+        for c in cases
+    ]
+    return format_table(header, rows, empty="no cases")
+
+
+def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]], empty: str) -> str:
+    if not rows:
+        return empty
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    ]
+    return "\n".join(lines)
