@@ -132,7 +132,7 @@ def _fail(message: str, code: int) -> int:
 
 
 def open_store(config: Config, migrate: bool = True) -> Store:
-    store = Store(config.store.url)
+    store = Store(config.store.url, config.store.busy_timeout_seconds)
     if migrate:
         store.upgrade()
     return store

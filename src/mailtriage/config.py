@@ -88,6 +88,7 @@ class SmtpConfig:
 @dataclass(frozen=True)
 class StoreConfig:
     url: str = "sqlite:///mailtriage.sqlite"
+    busy_timeout_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,9 @@ def parse_config(data: dict[str, Any], base_dir: Path, source_path: Path | None 
         if not isinstance(raw, dict):
             raise ConfigError(f"{name}: must be a table")
         sections[name] = _build_section(name, cls, raw, base_dir)
-    sections["store"] = StoreConfig(url=_resolve_sqlite_url(sections["store"].url, base_dir))
+    sections["store"] = dataclasses.replace(
+        sections["store"], url=_resolve_sqlite_url(sections["store"].url, base_dir)
+    )
     config = Config(**sections, source_path=source_path)
     _check_semantics(config)
     return config

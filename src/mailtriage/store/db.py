@@ -27,25 +27,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 10_000
 
 
 class StoreUnavailable(Exception):
     """The store cannot be opened or written safely right now (locked, full, unreachable)."""
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout_seconds: float = 10) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and not path.startswith(":memory:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, future=True)
-        _configure_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds}, future=True)
+        _configure_sqlite(engine, int(busy_timeout_seconds * 1000))
         return engine
     return create_engine(url, pool_pre_ping=True, future=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module so SAVEPOINTs work and we
@@ -53,7 +52,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
@@ -112,9 +111,9 @@ def describe_db_error(exc: BaseException) -> str:
 class Store:
     """The engine and a session factory; one per process."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_seconds: float = 10) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def upgrade(self) -> None:

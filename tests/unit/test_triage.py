@@ -1,0 +1,119 @@
+"""The triage table, without any I/O: automated mail is never answered, a reporter's reply
+joins their case, and a tag alone is no credential."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mailtriage.message import Address, Indicators, InboundMail
+from mailtriage.triage import Action, KnownCase, TriageContext, automated_reason, decide
+
+OWN = frozenset({"security@example.nl"})
+CASE = KnownCase(id=7, ref="PZEM-SEC-2026-0007", reporter_address="alice@example.test")
+
+
+def inbound(**overrides: object) -> InboundMail:
+    base = InboundMail(
+        sender=Address("Alice", "alice@example.test"),
+        reply_to=(),
+        return_path="alice@example.test",
+        to=(Address("", "security@example.nl"),),
+        cc=(),
+        subject="Lek in portaal",
+        date=None,
+        message_id="m1@example.test",
+        in_reply_to=(),
+        references=(),
+        content_type="text/plain",
+        text="Ik heb een lek gevonden.",
+        attachments=(),
+        forwards_message=False,
+        headers=(),
+        defects=(),
+        language="nl",
+        indicators=Indicators(),
+    )
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("headers", "rule"),
+    [
+        ((("auto-submitted", "auto-replied"),), "auto-submitted"),
+        ((("auto-submitted", "auto-generated; foo"),), "auto-submitted"),
+        ((("precedence", "bulk"),), "precedence"),
+        ((("precedence", "junk"),), "precedence"),
+        ((("list-id", "<dev.lists.example.test>"),), "list"),
+        ((("x-spam-flag", "YES"),), "spam-flag"),
+        ((("x-spam-status", "Yes, score=9.1"),), "spam-flag"),
+        ((("x-autoreply", "yes"),), "vendor-autoreply"),
+        (
+            (("content-type", 'multipart/report; report-type="delivery-status"; boundary=x'),),
+            "delivery-report",
+        ),
+    ],
+)
+def test_automated_mail_is_recognised_by_its_headers(
+    headers: tuple[tuple[str, str], ...], rule: str
+) -> None:
+    content_type = "multipart/report" if rule == "delivery-report" else "text/plain"
+    mail = inbound(headers=headers, content_type=content_type)
+    assert automated_reason(mail, OWN) == rule
+    assert decide(mail, TriageContext(OWN)).action is Action.IGNORE_AUTO
+
+
+def test_auto_submitted_no_is_a_person() -> None:
+    mail = inbound(headers=(("auto-submitted", "no"),))
+    assert decide(mail, TriageContext(OWN)).action is Action.OPEN_CASE
+
+
+def test_null_sender_daemon_and_own_address_are_automated() -> None:
+    assert automated_reason(inbound(return_path=""), OWN) == "null-or-daemon-sender"
+    daemon = inbound(sender=Address("Mail Delivery System", "mailer-daemon@example.test"))
+    assert automated_reason(daemon, OWN) == "null-or-daemon-sender"
+    ours = inbound(sender=Address("Security", "security@example.nl"))
+    assert automated_reason(ours, OWN) == "own-address"
+
+
+def test_out_of_office_subjects_in_dutch_and_english() -> None:
+    for subject in ("Automatisch antwoord: uw melding", "Out of Office: re: report",
+                    "Undeliverable: [PZEM-SEC-2026-0001]"):
+        assert automated_reason(inbound(subject=subject), OWN) == "autoreply-subject"
+
+
+def test_a_feedback_report_is_not_machine_noise() -> None:
+    # ARF abuse reports are forwarded phishing reports, which people sent on purpose.
+    mail = inbound(
+        content_type="multipart/report",
+        headers=(("content-type", "multipart/report; report-type=feedback-report"),),
+    )
+    assert automated_reason(mail, OWN) is None
+
+
+def test_anonymous_mail_without_from_is_still_a_report() -> None:
+    mail = inbound(sender=None, return_path=None)
+    assert decide(mail, TriageContext(OWN)).action is Action.OPEN_CASE
+
+
+def test_reporter_reply_joins_by_tag_and_by_thread() -> None:
+    by_tag = decide(inbound(subject="Re: [PZEM-SEC-2026-0007]"), TriageContext(OWN, (CASE,)))
+    assert (by_tag.action, by_tag.case_id) == (Action.APPEND, 7)
+    by_thread = decide(inbound(in_reply_to=("ack@example.nl",)), TriageContext(OWN, (), (CASE,)))
+    assert (by_thread.action, by_thread.case_id) == (Action.APPEND, 7)
+
+
+def test_a_stranger_with_someone_elses_tag_opens_a_new_case() -> None:
+    stranger = inbound(sender=Address("Mallory", "mallory@example.test"))
+    decision = decide(stranger, TriageContext(OWN, (CASE,)))
+    assert decision.action is Action.OPEN_CASE
+    assert decision.foreign_thread_ref == "PZEM-SEC-2026-0007"
+
+
+def test_a_bounce_of_our_mail_is_linked_to_its_case_but_not_answered() -> None:
+    bounce = inbound(
+        sender=Address("", "mailer-daemon@example.test"), in_reply_to=("ack@example.nl",)
+    )
+    decision = decide(bounce, TriageContext(OWN, (), (CASE,)))
+    assert (decision.action, decision.case_id) == (Action.IGNORE_AUTO, 7)
