@@ -74,6 +74,9 @@ class SmtpConfig:
     from_name: str = "Security Team"
     path: Path | None = None
     timeout_seconds: int = 30
+    retry_initial_seconds: int = 60
+    retry_max_seconds: int = 3600
+    give_up_after_hours: int = 48
 
     @property
     def effective_port(self) -> int:

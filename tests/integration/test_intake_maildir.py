@@ -99,7 +99,7 @@ def test_reporter_replies_join_by_tag_or_thread_but_a_stranger_opens_a_new_case(
     assert len(cases) == 2
     assert cases[0]["messages"] == 3
     assert cases[1]["reporter"] == "mallory@example.test"
-    code, out, _ = desk.cli(capsys, "case", cases[1]["ref"], "--json")
+    _, out, _ = desk.cli(capsys, "case", cases[1]["ref"], "--json")
     timeline = json.loads(out)["timeline"]
     assert timeline[0]["kind"] == "opened"
     assert timeline[0]["detail"]["foreign_thread_ref"] == ref
@@ -164,7 +164,7 @@ def test_quarantine_retry_processes_the_mail_once_the_cause_is_gone(
     code, out, _ = desk.cli(capsys, "quarantine", "retry", "1")
     assert code == 0, out
     assert len(desk.cases(capsys)) == 1
-    code, out, _ = desk.cli(capsys, "quarantine")
+    _, out, _ = desk.cli(capsys, "quarantine")
     assert "quarantine is empty" in out
 
 
@@ -172,7 +172,7 @@ def test_an_empty_file_is_quarantined_with_a_clear_reason(desk: Desk, capsys) ->
     desk.deliver(b"")
     desk.deliver(make_mail())
     assert desk.cli(capsys, "run", "--once")[0] == 0
-    code, out, _ = desk.cli(capsys, "quarantine", "--json")
+    _, out, _ = desk.cli(capsys, "quarantine", "--json")
     [item] = json.loads(out)
     assert item["size"] == 0
     assert "empty" in item["reason"]
@@ -233,7 +233,7 @@ def test_ingest_exits_75_while_the_store_is_locked_and_writes_nothing(
     holder = sqlite3.connect(tmp_path / "store.sqlite", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        code, out, err = desk.cli(capsys, "ingest", str(mail_file))
+        code, _, err = desk.cli(capsys, "ingest", str(mail_file))
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from mailtriage.message import Address, Indicators, InboundMail
+from mailtriage.message import Address, InboundMail, Indicators
 from mailtriage.triage import Action, KnownCase, TriageContext, automated_reason, decide
 
 OWN = frozenset({"security@example.nl"})

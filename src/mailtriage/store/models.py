@@ -192,3 +192,36 @@ class CaseEvent(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class OutboxStatus:
+    PENDING = "pending"  # waiting for (another) delivery attempt
+    SENDING = "sending"  # handed to the transport; a crash here is the one unavoidable window
+    SENT = "sent"
+    FAILED = "failed"  # refused permanently, or retried until the configured time ran out
+
+
+class OutboxMail(Base):
+    """An outgoing mail, written in the same transaction as the change that caused it.
+
+    The Message-ID is fixed when the row is written, so a reply to it threads into the case
+    even before it was delivered, and a retried delivery is the same message.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[intpk]
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    automatic: Mapped[bool] = mapped_column(Boolean)
+    recipient: Mapped[str | None] = mapped_column(String(320), index=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[utc]
+    next_attempt_at: Mapped[utc]
+    sent_at: Mapped[utc_or_none]
+    last_error: Mapped[str | None] = mapped_column(Text)

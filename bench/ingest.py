@@ -1,0 +1,169 @@
+"""Intake throughput and memory, against a private Dovecot on loopback. Run by hand:
+
+    .venv/bin/python bench/ingest.py [--mails 1000] [--big-mb 25]
+
+Three measurements in one run:
+- baseline: the same 1,000 mails fetched from Dovecot (BODY.PEEK[], batches of 100) and parsed
+  with the stdlib `email` package, nothing else;
+- pipeline: mailtriage's whole intake over those mails (store raw, commit, parse, triage,
+  open cases, commit, move to the processed folder);
+- big mail: one mail of about 25 MB ingested by a fresh process, its peak RSS.
+Targets (reported, never asserted in tests): pipeline >= 0.5 x baseline; big mail < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import email
+import email.policy
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.config import write_config  # noqa: E402
+from tests.support.dovecot import Dovecot  # noqa: E402
+from tests.support.mails import make_mail  # noqa: E402
+
+BODIES = [
+    "Beste team,\n\nOp https://portal{i}.example.nl/login is een XSS mogelijk via de parameter "
+    "q. Gevonden op 27-11-2026 om 14:{m:02d}. Zie de bijlage voor het verzoek.\n\nGroet,\nR{i}\n",
+    "Hello,\n\nThe host 192.0.2.{h} exposes an admin panel at http://192.0.2.{h}:8080/admin "
+    "without authentication (seen 2026-11-27 09:{m:02d} UTC).\n\nRegards,\nResearcher {i}\n",
+]
+
+
+def corpus(count: int) -> list[bytes]:
+    mails = []
+    for i in range(count):
+        body = BODIES[i % 2].format(i=i, m=i % 60, h=i % 250 + 1) * 4
+        mails.append(
+            make_mail(sender=f"researcher{i}@example.test", subject=f"Finding {i}", body=body)
+        )
+    return mails
+
+
+def append_all(server: Dovecot, mails: list[bytes]) -> None:
+    with server.client() as client:
+        for raw in mails:
+            client.append("INBOX", raw)
+
+
+def baseline(server: Dovecot) -> tuple[int, float]:
+    start = time.perf_counter()
+    n = 0
+    with server.client() as client:
+        client.select_folder("INBOX", readonly=True)
+        uids = client.search("ALL")
+        for i in range(0, len(uids), 100):
+            for data in client.fetch(uids[i : i + 100], [b"BODY.PEEK[]"]).values():
+                msg = email.message_from_bytes(data[b"BODY[]"], policy=email.policy.default)
+                body = msg.get_body(("plain", "html"))
+                if body is not None:
+                    body.get_content()
+                n += 1
+    return n, time.perf_counter() - start
+
+
+def pipeline(server: Dovecot, workdir: Path) -> tuple[int, float]:
+    from mailtriage.cli import open_mailbox
+    from mailtriage.config import load_config
+    from mailtriage.pipeline import Intake
+    from mailtriage.store import Store
+
+    config = load_config(_config(server, workdir))
+    store = Store(config.store.url)
+    store.upgrade()
+    intake = Intake(config, store)
+    mailbox = open_mailbox(config)
+    start = time.perf_counter()
+    report = intake.run_mailbox(mailbox)
+    elapsed = time.perf_counter() - start
+    mailbox.close()
+    assert report.cases_opened == report.fetched, report
+    return report.fetched, elapsed
+
+
+def _config(server: Dovecot, workdir: Path) -> Path:
+    return write_config(
+        workdir,
+        {
+            "mailbox": {
+                "source": "imap",
+                "host": server.host,
+                "port": server.port,
+                "tls": "none",
+                "username": server.user,
+                "password": server.password,
+            }
+        },
+    )
+
+
+def big_mail(megabytes: int) -> bytes:
+    payload = base64.encodebytes(os.urandom(megabytes * 1024 * 1024 * 3 // 4))
+    head = (
+        b"From: Big Sender <big@example.test>\r\nTo: security@example.nl\r\n"
+        b"Subject: Memory dump of the affected host\r\nMessage-ID: <big@example.test>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nThe dump is attached.\r\n"
+        b"--b\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="dump.bin"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+    )
+    return head + payload.replace(b"\n", b"\r\n") + b"\r\n--b--\r\n"
+
+
+def big_mail_rss(server: Dovecot, workdir: Path, megabytes: int) -> tuple[int, float]:
+    raw = big_mail(megabytes)
+    append_all(server, [raw])
+    config = _config(server, workdir)
+    subprocess.run(
+        [sys.executable, "-m", "mailtriage", "--config", str(config), "db", "upgrade"],
+        check=True, capture_output=True,
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(
+        [sys.executable, "-m", "mailtriage", "--config", str(config), "run", "--once"],
+        check=True, capture_output=True,
+    )
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak_kb <= before:
+        print("warning: a child before this one had a higher peak; figure is an upper bound")
+    return len(raw), peak_kb / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=1000)
+    parser.add_argument("--big-mb", type=int, default=25)
+    args = parser.parse_args()
+    mails = corpus(args.mails)
+    with Dovecot() as server, tempfile.TemporaryDirectory() as tmp:
+        append_all(server, mails)
+        n_base, t_base = baseline(server)
+        n_pipe, t_pipe = pipeline(server, Path(tmp))
+    base_rate, pipe_rate = n_base / t_base, n_pipe / t_pipe
+    ratio = pipe_rate / base_rate
+    print(f"baseline (IMAP fetch + email parse): {n_base} mails in {t_base:.2f} s "
+          f"= {base_rate:.0f} mails/s")
+    print(f"pipeline (whole intake):             {n_pipe} mails in {t_pipe:.2f} s "
+          f"= {pipe_rate:.0f} mails/s")
+    print(f"ratio pipeline/baseline: {ratio:.2f}  (target >= 0.50: "
+          f"{'met' if ratio >= 0.5 else 'NOT met'})")
+    with Dovecot() as server, tempfile.TemporaryDirectory() as tmp:
+        size, peak_mb = big_mail_rss(server, Path(tmp), args.big_mb)
+    print(f"big mail: {size / 1e6:.1f} MB ingested by a fresh process, peak RSS {peak_mb:.0f} MB "
+          f"(target < 150 MB: {'met' if peak_mb < 150 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

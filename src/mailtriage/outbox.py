@@ -1,0 +1,223 @@
+"""The outbox: outgoing mail as rows, delivered later with retries and backoff.
+
+A reply is written in the same transaction as the case change that caused it, so either both
+happen or neither does. Delivery is a separate step that claims one row at a time, sends it,
+and records the result at once: the only way to send a mail twice is a crash between the
+server accepting it and that record, a window of one local commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from mailtriage.config import Config
+from mailtriage.store.db import Store
+from mailtriage.store.models import CaseEvent, OutboxMail, OutboxStatus
+from mailtriage.transport.base import DeliveryError, Transport
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = dt.timedelta(minutes=5)
+LAST_ERROR_CHARS = 300
+
+Clock = Callable[[], dt.datetime]
+# Called inside the transaction that records a failure, to tell staff (no-op without staff).
+FailureHook = Callable[[Session, OutboxMail, str], None]
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+def queue_mail(
+    session: Session,
+    *,
+    now: dt.datetime,
+    case_id: int | None,
+    kind: str,
+    recipient: str,
+    message_id: str,
+    raw: bytes,
+    automatic: bool,
+) -> OutboxMail:
+    row = OutboxMail(
+        case_id=case_id,
+        kind=kind,
+        automatic=automatic,
+        recipient=recipient,
+        message_id=message_id,
+        raw=raw,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def automatic_mails_since(session: Session, recipient: str, since: dt.datetime) -> int:
+    """How many automatic mails were queued for `recipient` since `since` (the daily cap)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMail)
+            .where(
+                func.lower(OutboxMail.recipient) == recipient.lower(),
+                OutboxMail.automatic.is_(True),
+                OutboxMail.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+class OutboxSender:
+    """Delivers due outbox rows through a transport."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        transport_factory: Callable[[], Transport],
+        clock: Clock,
+        on_failure: FailureHook | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.transport_factory = transport_factory
+        self.clock = clock
+        self.on_failure = on_failure
+
+    def deliver_due(self, limit: int = 500) -> DeliveryReport:
+        report = DeliveryReport()
+        now = self.clock()
+        with self.store.session() as session:
+            due = session.scalars(
+                select(OutboxMail.id)
+                .where(
+                    or_(
+                        OutboxMail.status == OutboxStatus.PENDING,
+                        # a claim whose lease ran out: its sender died mid-delivery
+                        OutboxMail.status == OutboxStatus.SENDING,
+                    ),
+                    OutboxMail.next_attempt_at <= now,
+                )
+                .order_by(OutboxMail.id)
+                .limit(limit)
+            ).all()
+        if not due:
+            return report
+        transport = self.transport_factory()
+        try:
+            for row_id in due:
+                claimed = self._claim(row_id)
+                if claimed is None:
+                    continue
+                recipient, raw, message_id = claimed
+                try:
+                    transport.send(
+                        sender=self.config.smtp.from_address,
+                        recipient=recipient,
+                        raw=raw,
+                        key=message_id,
+                    )
+                except DeliveryError as exc:
+                    self._record_failure(row_id, exc, report)
+                    if not exc.permanent:
+                        break  # the server is down or refusing for now: try the rest later
+                    continue
+                self._record_sent(row_id)
+                report.sent += 1
+        finally:
+            transport.close()
+        return report
+
+    def _claim(self, row_id: int) -> tuple[str, bytes, str] | None:
+        now = self.clock()
+        with self.store.session() as session:
+            claimed = session.execute(
+                update(OutboxMail)
+                .where(
+                    OutboxMail.id == row_id,
+                    OutboxMail.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+                    OutboxMail.next_attempt_at <= now,
+                )
+                .values(
+                    status=OutboxStatus.SENDING,
+                    attempts=OutboxMail.attempts + 1,
+                    next_attempt_at=now + CLAIM_LEASE,
+                )
+            ).rowcount
+            if claimed != 1:
+                return None
+            row = session.get(OutboxMail, row_id)
+            assert row is not None and row.raw is not None and row.recipient is not None
+            return row.recipient, row.raw, row.message_id
+
+    def _record_sent(self, row_id: int) -> None:
+        with self.store.session() as session:
+            row = session.get(OutboxMail, row_id)
+            assert row is not None
+            row.status = OutboxStatus.SENT
+            row.sent_at = self.clock()
+            row.last_error = None
+            if row.case_id is not None:
+                session.add(
+                    CaseEvent(
+                        case_id=row.case_id,
+                        at=row.sent_at,
+                        kind="mail-sent",
+                        detail={"kind": row.kind, "outbox": row.id},
+                    )
+                )
+
+    def _record_failure(self, row_id: int, exc: DeliveryError, report: DeliveryReport) -> None:
+        now = self.clock()
+        smtp = self.config.smtp
+        with self.store.session() as session:
+            row = session.get(OutboxMail, row_id)
+            assert row is not None
+            row.last_error = exc.reason[:LAST_ERROR_CHARS]
+            expired = now - row.created_at >= dt.timedelta(hours=smtp.give_up_after_hours)
+            if not exc.permanent and not expired:
+                delay = min(
+                    smtp.retry_initial_seconds * 2 ** max(row.attempts - 1, 0),
+                    smtp.retry_max_seconds,
+                )
+                row.status = OutboxStatus.PENDING
+                row.next_attempt_at = now + dt.timedelta(seconds=delay)
+                report.deferred += 1
+                log.info(
+                    "outbox %d deferred after attempt %d: %s", row.id, row.attempts, exc.reason
+                )
+                return
+            row.status = OutboxStatus.FAILED
+            report.failed += 1
+            why = "refused permanently" if exc.permanent else "gave up after retrying"
+            log.error("outbox %d (%s) %s: %s", row.id, row.kind, why, exc.reason)
+            if row.case_id is not None:
+                session.add(
+                    CaseEvent(
+                        case_id=row.case_id,
+                        at=now,
+                        kind="delivery-failed",
+                        detail={
+                            "kind": row.kind,
+                            "outbox": row.id,
+                            "reason": row.last_error,
+                            "permanent": exc.permanent,
+                        },
+                    )
+                )
+            if self.on_failure is not None:
+                self.on_failure(session, row, why)

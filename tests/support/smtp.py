@@ -1,0 +1,94 @@
+"""A real SMTP server for tests: aiosmtpd in-process on a loopback port.
+
+It records every accepted message (envelope and bytes), refuses recipients a test names with
+a permanent 550, and can be stopped and started again on the same port to play an outage.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.support.dovecot import free_port
+
+
+@dataclass(frozen=True)
+class Received:
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_RCPT(
+        self, smtp: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address.lower() in self.server.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        self.server.received.append(
+            Received(
+                sender=str(envelope.mail_from),
+                recipients=tuple(envelope.rcpt_tos),
+                raw=bytes(envelope.original_content or b""),
+            )
+        )
+        return "250 Message accepted"
+
+
+class SmtpServer:
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[Received] = []
+        self.refuse: set[str] = set()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(
+            _Handler(self), hostname=self.host, port=self.port, decode_data=False
+        )
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def to(self, address: str) -> list[Received]:
+        return [r for r in self.received if address in r.recipients]
+
+    def smtp_config(self) -> dict[str, Any]:
+        return {
+            "transport": "smtp",
+            "host": self.host,
+            "port": self.port,
+            "tls": "none",
+            "from_address": "security@example.nl",
+            "from_name": "PZEM Security Team",
+            "retry_initial_seconds": 1,
+        }
