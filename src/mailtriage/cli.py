@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     # Third-party loggers stay quiet: some of them would print message headers.
-    for noisy in ("imapclient", "mailparser", "alembic", "sqlalchemy"):
+    for noisy in ("imapclient", "alembic", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = load_config(find_config_path(args.config))
