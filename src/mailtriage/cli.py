@@ -24,9 +24,14 @@ from sqlalchemy import select
 from mailtriage.cases import State
 from mailtriage.config import Config, ConfigError, find_config_path, load_config
 from mailtriage.mailbox.base import Mailbox, MailboxError
+from mailtriage.outbox import OutboxSender
 from mailtriage.pipeline import Intake, IntakeReport
+from mailtriage.render import Renderer, RenderError
 from mailtriage.store.db import Store, StoreUnavailable
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
+from mailtriage.transport.base import DeliveryError, Transport
+from mailtriage.transport.maildir import MaildirTransport
+from mailtriage.transport.smtp import SmtpTransport
 from mailtriage.views import (
     case_object,
     cases_table,
@@ -153,29 +158,64 @@ def open_mailbox(config: Config) -> Mailbox:
 # -- commands -------------------------------------------------------------------------------
 
 
+def open_transport(config: Config) -> Transport:
+    if config.smtp.transport == "maildir":
+        assert config.smtp.path is not None
+        return MaildirTransport(config.smtp.path)
+    return SmtpTransport(config.smtp)
+
+
+def make_sender(config: Config, store: Store, intake: Intake) -> OutboxSender:
+    return OutboxSender(
+        config,
+        store,
+        lambda: open_transport(config),
+        intake.clock,
+        on_failure=intake.replies.delivery_failed,
+    )
+
+
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     store = open_store(config)
     intake = Intake(config, store)
+    sender = make_sender(config, store, intake)
     if args.once:
-        report = one_pass(config, intake)
-        log.info(_report_line(report))
+        one_pass(config, intake, sender)
         return EXIT_OK
-    return _run_forever(config, intake)
+    return _run_forever(config, intake, sender)
 
 
-def one_pass(config: Config, intake: Intake) -> IntakeReport:
-    """Finish anything a crash left, then ingest everything waiting in the mailbox."""
-    leftover = intake.process_pending()
-    mailbox = open_mailbox(config)
+def one_pass(config: Config, intake: Intake, sender: OutboxSender) -> IntakeReport:
+    """Finish what a crash left, ingest everything waiting, then deliver the outbox.
+
+    The outbox is delivered even when the mailbox cannot be reached, so replies already
+    decided on still go out; the mailbox error is raised afterwards.
+    """
+    report = intake.process_pending()
+    mailbox_error: MailboxError | None = None
     try:
-        report = intake.run_mailbox(mailbox)
-    finally:
-        mailbox.close()
-    report.cases_opened += leftover.cases_opened
+        mailbox = open_mailbox(config)
+        try:
+            report.merge_fetch(intake.run_mailbox(mailbox))
+        finally:
+            mailbox.close()
+    except MailboxError as exc:
+        mailbox_error = exc
+    delivery = sender.deliver_due()
+    if report.fetched or delivery.sent or delivery.deferred or delivery.failed:
+        log.info(
+            "%s; mail sent %d, deferred %d, failed %d",
+            _report_line(report),
+            delivery.sent,
+            delivery.deferred,
+            delivery.failed,
+        )
+    if mailbox_error is not None:
+        raise mailbox_error
     return report
 
 
-def _run_forever(config: Config, intake: Intake) -> int:
+def _run_forever(config: Config, intake: Intake, sender: OutboxSender) -> int:
     """Poll until SIGTERM/SIGINT; a failed pass is logged and retried with backoff."""
     stop = threading.Event()
 
@@ -189,9 +229,7 @@ def _run_forever(config: Config, intake: Intake) -> int:
     backoff = 1.0
     while not stop.is_set():
         try:
-            report = one_pass(config, intake)
-            if report.fetched:
-                log.info(_report_line(report))
+            one_pass(config, intake, sender)
             backoff = 1.0
             stop.wait(delay)
         except (MailboxError, StoreUnavailable) as exc:
@@ -325,6 +363,20 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     finally:
         mailbox.close()
     print(f"mailbox: ok ({config.mailbox.source})")
+    try:
+        names = Renderer(config.templates.path).check()
+    except RenderError as exc:
+        raise CommandError(f"templates: {exc}") from exc
+    print(f"templates: ok ({len(names)} files)")
+    transport = open_transport(config)
+    try:
+        if isinstance(transport, SmtpTransport):
+            transport.check()
+    except DeliveryError as exc:
+        raise CommandError(f"smtp: {exc.reason}") from exc
+    finally:
+        transport.close()
+    print(f"smtp: ok ({config.smtp.transport})")
     return EXIT_OK
 
 

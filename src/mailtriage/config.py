@@ -128,6 +128,16 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class TemplatesConfig:
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    contact_form_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     mailbox: MailboxConfig
     smtp: SmtpConfig
@@ -135,6 +145,8 @@ class Config:
     cases: CasesConfig = field(default_factory=CasesConfig)
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    templates: TemplatesConfig = field(default_factory=TemplatesConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     source_path: Path | None = None
 
     @property
@@ -163,6 +175,8 @@ SECTIONS: dict[str, type] = {
     "cases": CasesConfig,
     "deadlines": DeadlinesConfig,
     "retention": RetentionConfig,
+    "templates": TemplatesConfig,
+    "policy": PolicyConfig,
 }
 
 

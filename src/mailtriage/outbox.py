@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from mailtriage.config import Config
 from mailtriage.store.db import Store
-from mailtriage.store.models import CaseEvent, OutboxMail, OutboxStatus
+from mailtriage.store.models import Case, CaseEvent, OutboxMail, OutboxStatus
 from mailtriage.transport.base import DeliveryError, Transport
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def queue_mail(
     session: Session,
     *,
     now: dt.datetime,
-    case_id: int | None,
+    case: Case | None,
     kind: str,
     recipient: str,
     message_id: str,
@@ -50,7 +50,7 @@ def queue_mail(
     automatic: bool,
 ) -> OutboxMail:
     row = OutboxMail(
-        case_id=case_id,
+        case=case,
         kind=kind,
         automatic=automatic,
         recipient=recipient,

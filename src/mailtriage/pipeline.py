@@ -4,9 +4,9 @@ The order is the whole point. For each batch fetched from a mailbox:
 
 1. the raw bytes of every message are written and committed, keyed on where the mailbox says
    they were (source, UIDVALIDITY, UID) and on their SHA-256 — nothing else happens first;
-2. each stored message is parsed, triaged and applied inside its own SAVEPOINT: a failure
-   rolls back that message only and marks it quarantined with the reason and attempt count,
-   and the rest of the batch goes on; the batch's results are committed together;
+2. each stored message is parsed, triaged and applied (`casework`); a message that fails is
+   marked quarantined with the reason and attempt count and the rest of the batch goes on
+   (see `_process_ids` for how one failure is kept from touching the others);
 3. only then are the messages filed out of the inbox (processed or quarantine folder), and
    the store notes that they were.
 
@@ -22,26 +22,20 @@ import logging
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject
+from mailtriage.casework import BatchKnowledge, CaseDesk, Outcome
 from mailtriage.config import Config
 from mailtriage.mailbox.base import FetchedMessage, Mailbox, MailboxError, MessageKey
 from mailtriage.message import InboundMail, ParseError, parse_message
-from mailtriage.store.db import Store
-from mailtriage.store.models import (
-    Attachment,
-    Case,
-    CaseEvent,
-    MailboxSighting,
-    MessageStatus,
-    StoredMessage,
-)
-from mailtriage.triage import Action, Decision, KnownCase, TriageContext, decide
-from mailtriage.workdays import first_response_due
+from mailtriage.render import Renderer
+from mailtriage.replies import Replies
+from mailtriage.store.db import Store, StoreUnavailable
+from mailtriage.store.models import MailboxSighting, MessageStatus, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +64,17 @@ class IntakeReport:
     filing_failures: int = 0
     opened_refs: list[str] = field(default_factory=list)
 
+    def merge_fetch(self, other: IntakeReport) -> None:
+        """Add a mailbox run's figures, fetch counts included."""
+        for name in ("fetched", "stored", "seen_before", "filed", "filing_failures"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.merge(other)
+
+    def merge(self, other: IntakeReport) -> None:
+        for name in ("cases_opened", "appended", "auto", "duplicates", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.opened_refs.extend(other.opened_refs)
+
     def add_outcome(self, status: str, opened_ref: str | None) -> None:
         if opened_ref:
             self.cases_opened += 1
@@ -87,10 +92,18 @@ class IntakeReport:
 class Intake:
     """Everything between a fetched message and its place in the store."""
 
-    def __init__(self, config: Config, store: Store, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Clock = utcnow,
+        renderer: Renderer | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.replies = Replies(config, renderer or Renderer(config.templates.path), clock)
+        self.desk = CaseDesk(config, self.replies, clock)
 
     # -- sources -------------------------------------------------------------------------
 
@@ -168,29 +181,32 @@ class Intake:
                     )
                 )
             }
+            new_messages: dict[str, StoredMessage] = {}
+            for fetched in batch:
+                if fetched.key in known:
+                    continue
+                digest = digests[fetched.key]
+                if digest in by_digest or digest in new_messages:
+                    continue
+                new_messages[digest] = StoredMessage(
+                    sha256=digest,
+                    size=len(fetched.raw),
+                    raw=fetched.raw,
+                    stored_at=now,
+                    arrived_at=fetched.arrived_at or now,
+                    status=MessageStatus.RECEIVED,
+                    attempts=0,
+                )
+            session.add_all(new_messages.values())
+            session.flush()  # one multi-row INSERT; assigns the ids the sightings refer to
+            by_digest.update((digest, m.id) for digest, m in new_messages.items())
+            report.stored += len(new_messages)
+            report.seen_before += len(batch) - len(new_messages)
             for fetched in batch:
                 if fetched.key in known:
                     result[fetched.key] = known[fetched.key]
-                    report.seen_before += 1
                     continue
-                digest = digests[fetched.key]
-                message_id = by_digest.get(digest)
-                if message_id is None:
-                    message = StoredMessage(
-                        sha256=digest,
-                        size=len(fetched.raw),
-                        raw=fetched.raw,
-                        stored_at=now,
-                        arrived_at=fetched.arrived_at or now,
-                        status=MessageStatus.RECEIVED,
-                        attempts=0,
-                    )
-                    session.add(message)
-                    session.flush()
-                    message_id = by_digest[digest] = message.id
-                    report.stored += 1
-                else:
-                    report.seen_before += 1
+                message_id = by_digest[digests[fetched.key]]
                 session.add(
                     MailboxSighting(
                         source=fetched.key.source,
@@ -206,232 +222,128 @@ class Intake:
     def _process_ids(
         self, message_ids: list[int], report: IntakeReport, retry: bool = False
     ) -> None:
-        """Step 2: parse, decide and apply each message in its own savepoint."""
+        """Step 2: parse, decide and apply every message; a failure quarantines only its own.
+
+        The fast path applies the whole batch in one transaction. Should applying any message
+        raise, that transaction is rolled back and the batch is done again with a savepoint
+        per message, so exactly the failing message ends in quarantine.
+        """
         if not message_ids:
             return
-        with self._session() as session:
-            for message_id in message_ids:
-                message = session.get(StoredMessage, message_id)
-                if message is None:
-                    continue
-                wanted = MessageStatus.QUARANTINED if retry else MessageStatus.RECEIVED
-                if message.status != wanted:
-                    continue  # seen before and already handled
-                opened_ref: str | None = None
-                savepoint = session.begin_nested()
-                try:
-                    opened_ref = self._process_one(session, message)
-                    savepoint.commit()
-                except OperationalError:
-                    raise  # the store itself failed: nothing is filed, the next pass retries
-                except Exception as exc:  # one bad message must not stop the batch
-                    savepoint.rollback()
-                    self._quarantine(session, message_id, exc)
-                report.add_outcome(message.status, opened_ref)
+        wanted = MessageStatus.QUARANTINED if retry else MessageStatus.RECEIVED
+        attempt = IntakeReport()
+        try:
+            with self._session() as session:
+                self._apply_batch(session, message_ids, wanted, attempt)
+        except StoreUnavailable:
+            raise  # the store itself failed: nothing is filed, the next pass retries
+        except Exception as exc:  # one bad message must not stop the batch
+            log.info("batch fell back to one savepoint per message (%s)", type(exc).__name__)
+            attempt = IntakeReport()
+            with self._session() as session:
+                self._apply_isolated(session, message_ids, wanted, attempt)
+        report.merge(attempt)
+
+    def _load(self, session: Session, ids: list[int], wanted: str) -> list[StoredMessage]:
+        loaded = session.scalars(
+            select(StoredMessage)
+            .where(StoredMessage.id.in_(ids), StoredMessage.status == wanted)
+            .order_by(StoredMessage.id)
+        )
+        return list(loaded)
+
+    def _apply_batch(
+        self, session: Session, ids: list[int], wanted: str, report: IntakeReport
+    ) -> None:
+        parsed: list[tuple[StoredMessage, InboundMail]] = []
+        for message in self._load(session, ids, wanted):
+            try:
+                parsed.append((message, self._parse(message)))
+            except (ParseError, MessageTooLarge) as exc:
+                self._quarantine(session, message, exc)
+                report.add_outcome(message.status, None)
+        prefix = self.config.cases.ref_prefix
+        with session.no_autoflush:
+            knowledge = BatchKnowledge.load(session, parsed, prefix)
+            for message, mail in parsed:
+                outcome = self.desk.apply(session, message, mail, knowledge)
+                report.add_outcome(outcome.status, outcome.opened_ref)
+
+    def _apply_isolated(
+        self, session: Session, ids: list[int], wanted: str, report: IntakeReport
+    ) -> None:
+        prefix = self.config.cases.ref_prefix
+        for message in self._load(session, ids, wanted):
+            attempts_before = message.attempts
+            savepoint = session.begin_nested()
+            try:
+                with session.no_autoflush:
+                    mail = self._parse(message)
+                    knowledge = BatchKnowledge.load(session, [(message, mail)], prefix)
+                    outcome = self.desk.apply(session, message, mail, knowledge)
+                savepoint.commit()
+            except OperationalError:
+                raise
+            except Exception as exc:
+                savepoint.rollback()
+                message.attempts = attempts_before + 1
+                self._quarantine(session, message, exc)
+                outcome = Outcome(message.status)
+            report.add_outcome(outcome.status, outcome.opened_ref)
+
+    def _parse(self, message: StoredMessage) -> InboundMail:
+        message.attempts += 1
+        limit = self.config.cases.max_message_bytes
+        if message.size > limit:
+            raise MessageTooLarge(f"{message.size} bytes is over max_message_bytes ({limit})")
+        assert message.raw is not None  # only purged messages lose their bytes
+        return parse_message(message.raw)
 
     def _file(self, mailbox: Mailbox, keys: list[MessageKey], report: IntakeReport) -> None:
         """Step 3: move the batch out of the inbox, then remember that it was moved."""
         with self._session() as session:
-            sightings = self._sightings(session, keys)
-            unfiled = [s for s in sightings if s.filed_to is None]
-            quarantined = [s for s in unfiled if s.message.status == MessageStatus.QUARANTINED]
-            handled = [s for s in unfiled if s.message.status != MessageStatus.QUARANTINED]
-            handled = [s for s in handled if s.message.status != MessageStatus.RECEIVED]
+            unfiled = [
+                row
+                for row in self._sighting_rows(session, keys)
+                if row.filed_to is None and row.status != MessageStatus.RECEIVED
+            ]
+        quarantined = [r for r in unfiled if r.status == MessageStatus.QUARANTINED]
+        handled = [r for r in unfiled if r.status != MessageStatus.QUARANTINED]
         for group, target, move in (
             (handled, self.config.mailbox.processed_folder, mailbox.file_processed),
             (quarantined, self.config.mailbox.quarantine_folder, mailbox.file_quarantined),
         ):
             if not group:
                 continue
-            group_keys = [MessageKey(s.source, s.validity, s.uid) for s in group]
             try:
-                move(group_keys)
+                move([MessageKey(r.source, r.validity, r.uid) for r in group])
             except MailboxError as exc:
                 report.filing_failures += len(group)
                 log.warning("could not file %d message(s) to %s: %s", len(group), target, exc)
                 continue
             with self._session() as session:
-                for sighting in group:
-                    stored = session.get(MailboxSighting, sighting.id)
-                    if stored is not None:
-                        stored.filed_to = target
+                session.execute(
+                    update(MailboxSighting)
+                    .where(MailboxSighting.id.in_([r.id for r in group]))
+                    .values(filed_to=target)
+                )
             report.filed += len(group)
 
-    # -- one message ---------------------------------------------------------------------
-
-    def _process_one(self, session: Session, message: StoredMessage) -> str | None:
-        """Parse, decide, apply. Returns the new case's reference when one was opened."""
-        message.attempts += 1
-        limit = self.config.cases.max_message_bytes
-        if message.size > limit:
-            raise MessageTooLarge(f"{message.size} bytes is over max_message_bytes ({limit})")
-        assert message.raw is not None  # only purged messages lose their bytes
-        mail = parse_message(message.raw)
-        self._record_facts(session, message, mail)
-
-        original = self._earlier_copy(session, message)
-        if original is not None:
-            message.status = MessageStatus.DUPLICATE
-            message.duplicate_of_id = original.id
-            message.case_id = original.case_id
-            message.category = original.category
-            message.processed_at = self.clock()
-            return None
-
-        decision = decide(mail, self._context(session, mail))
-        return self._apply(session, message, mail, decision)
-
-    def _record_facts(self, session: Session, message: StoredMessage, mail: InboundMail) -> None:
-        assert message.raw is not None
-        message.header_message_id = (mail.message_id or "")[:998] or None
-        message.body_sha256 = hashlib.sha256(_body_bytes(message.raw)).hexdigest()
-        message.from_address = mail.sender.address[:320] if mail.sender else None
-        message.from_name = mail.sender.name[:200] if mail.sender else None
-        message.subject = mail.subject
-        message.date_header = mail.date
-        message.in_reply_to = list(mail.in_reply_to)
-        message.references = list(mail.references)
-        message.text_body = mail.text
-        message.language = mail.language
-        message.indicators = {
-            "urls": list(mail.indicators.urls),
-            "hosts": list(mail.indicators.hosts),
-            "ipv4": list(mail.indicators.ipv4),
-            "ipv6": list(mail.indicators.ipv6),
-            "datetimes": list(mail.indicators.datetimes),
-        }
-        message.defects = list(mail.defects)
-        message.attachments = [
-            Attachment(
-                filename=a.filename[:255],
-                content_type=a.content_type[:255],
-                size=a.size,
-                sha256=a.sha256,
-            )
-            for a in mail.attachments
-        ]
-
-    def _earlier_copy(self, session: Session, message: StoredMessage) -> StoredMessage | None:
-        """The same mail (Message-ID and body) handled before, arriving by another route."""
-        if message.header_message_id is None:
-            return None
-        return session.scalars(
-            select(StoredMessage)
-            .where(
-                StoredMessage.header_message_id == message.header_message_id,
-                StoredMessage.body_sha256 == message.body_sha256,
-                StoredMessage.id != message.id,
-                StoredMessage.status.in_(
-                    (MessageStatus.CASE, MessageStatus.AUTO, MessageStatus.DUPLICATE)
-                ),
-            )
-            .order_by(StoredMessage.id)
-            .limit(1)
-        ).first()
-
-    def _context(self, session: Session, mail: InboundMail) -> TriageContext:
-        refs = refs_in_subject(mail.subject, self.config.cases.ref_prefix)
-        tagged: list[Case] = []
-        if refs:
-            tagged = list(session.scalars(select(Case).where(Case.ref.in_(refs))))
-        thread_ids = [i for i in (*mail.in_reply_to, *mail.references) if i][:100]
-        threaded: list[Case] = []
-        if thread_ids:
-            threaded = list(
-                session.scalars(
-                    select(Case)
-                    .join(StoredMessage, StoredMessage.case_id == Case.id)
-                    .where(StoredMessage.header_message_id.in_(thread_ids))
-                    .distinct()
-                )
-            )
-        return TriageContext(
-            own_addresses=self.config.own_addresses,
-            tagged_cases=tuple(_known(c) for c in tagged if c.purged_at is None),
-            threaded_cases=tuple(_known(c) for c in threaded if c.purged_at is None),
-        )
-
-    def _apply(
-        self, session: Session, message: StoredMessage, mail: InboundMail, decision: Decision
-    ) -> str | None:
-        now = self.clock()
-        message.processed_at = now
-        if decision.action is Action.IGNORE_AUTO:
-            message.status = MessageStatus.AUTO
-            message.category = "auto"
-            message.case_id = decision.case_id
-            if decision.case_id is not None:
-                session.add(
-                    CaseEvent(
-                        case_id=decision.case_id,
-                        at=now,
-                        kind="automated-mail",
-                        detail={"message": message.id, "rule": decision.reason},
-                    )
-                )
-            return None
-        if decision.action is Action.APPEND:
-            assert decision.case_id is not None
-            message.status = MessageStatus.CASE
-            message.category = "report"
-            message.case_id = decision.case_id
-            session.add(
-                CaseEvent(
-                    case_id=decision.case_id,
-                    at=now,
-                    kind="reporter-reply",
-                    detail={"message": message.id, "how": decision.reason},
-                )
-            )
-            return None
-        case = self._open_case(session, message, mail, decision)
-        return case.ref
-
-    def _open_case(
-        self, session: Session, message: StoredMessage, mail: InboundMail, decision: Decision
-    ) -> Case:
-        now = self.clock()
-        deadlines = self.config.deadlines
-        local_arrival = message.arrived_at.astimezone(deadlines.tz)
-        prefix = self.config.cases.ref_prefix
-        seq = next_sequence(session, prefix, local_arrival.year)
-        case = Case(
-            ref=format_ref(prefix, local_arrival.year, seq),
-            year=local_arrival.year,
-            seq=seq,
-            state=State.NEW,
-            category="report",
-            language=mail.language,
-            reporter_address=mail.sender.address if mail.sender and mail.sender.address else None,
-            reporter_name=(mail.sender.name or None) if mail.sender else None,
-            subject=mail.subject,
-            received_at=message.arrived_at,
-            first_response_due=first_response_due(message.arrived_at, deadlines),
-            legal_hold=False,
-            created_at=now,
-        )
-        session.add(case)
-        session.flush()
-        message.status = MessageStatus.CASE
-        message.category = "report"
-        message.case_id = case.id
-        detail: dict[str, object] = {"message": message.id, "language": mail.language}
-        if decision.foreign_thread_ref:
-            detail["foreign_thread_ref"] = decision.foreign_thread_ref
-        session.add(CaseEvent(case_id=case.id, at=now, kind="opened", detail=detail))
-        return case
-
-    def _quarantine(self, session: Session, message_id: int, exc: Exception) -> None:
-        message = session.get(StoredMessage, message_id)
-        assert message is not None
-        message.status = MessageStatus.QUARANTINED
-        message.attempts += 1
+    def _quarantine(self, session: Session, message: StoredMessage, exc: Exception) -> None:
+        """Keep the message, say why, tell staff; its bytes stay for a retry."""
+        if message.status != MessageStatus.QUARANTINED:
+            message.status = MessageStatus.QUARANTINED
         message.quarantine_reason = _reason(exc)
         message.processed_at = self.clock()
+        self.replies.notify_staff(
+            session,
+            "staff_quarantine",
+            {"quarantine_id": message.id, "reason": message.quarantine_reason},
+        )
         # The type only: an exception's text may quote the message.
         log.warning(
             "message %d quarantined after attempt %d (%s)",
-            message_id,
+            message.id,
             message.attempts,
             type(exc).__name__,
         )
@@ -444,20 +356,31 @@ class Intake:
     @staticmethod
     def _known_sightings(session: Session, keys: list[MessageKey]) -> dict[MessageKey, int]:
         return {
-            MessageKey(s.source, s.validity, s.uid): s.message_id
-            for s in Intake._sightings(session, keys)
+            MessageKey(r.source, r.validity, r.uid): r.message_id
+            for r in Intake._sighting_rows(session, keys)
         }
 
     @staticmethod
-    def _sightings(session: Session, keys: list[MessageKey]) -> list[MailboxSighting]:
-        found: list[MailboxSighting] = []
+    def _sighting_rows(session: Session, keys: list[MessageKey]) -> list[Row[Any]]:
+        """The sightings of `keys`, with their message's status, in one query per source."""
+        found: list[Row[Any]] = []
         groups: dict[tuple[str, int], list[str]] = {}
         for key in keys:
             groups.setdefault((key.source, key.validity), []).append(key.uid)
         for (source, validity), uids in groups.items():
             found.extend(
-                session.scalars(
-                    select(MailboxSighting).where(
+                session.execute(
+                    select(
+                        MailboxSighting.id,
+                        MailboxSighting.source,
+                        MailboxSighting.validity,
+                        MailboxSighting.uid,
+                        MailboxSighting.message_id,
+                        MailboxSighting.filed_to,
+                        StoredMessage.status,
+                    )
+                    .join(StoredMessage, StoredMessage.id == MailboxSighting.message_id)
+                    .where(
                         MailboxSighting.source == source,
                         MailboxSighting.validity == validity,
                         MailboxSighting.uid.in_(uids),
@@ -471,22 +394,9 @@ class MessageTooLarge(Exception):
     """Over `max_message_bytes`: kept raw, quarantined, never parsed."""
 
 
-def _known(case: Case) -> KnownCase:
-    return KnownCase(id=case.id, ref=case.ref, reporter_address=case.reporter_address)
-
-
 def _reason(exc: Exception) -> str:
     if isinstance(exc, (ParseError, MessageTooLarge)):
         text = f"{type(exc).__name__}: {exc}"
     else:
         text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return text[:QUARANTINE_REASON_CHARS]
-
-
-def _body_bytes(raw: bytes) -> bytes:
-    """The bytes after the header block: trace headers differ between routes, bodies do not."""
-    for separator in (b"\r\n\r\n", b"\n\n", b"\r\r"):
-        index = raw.find(separator)
-        if index != -1:
-            return raw[index + len(separator) :]
-    return b""

@@ -6,6 +6,7 @@ first rule that matches wins:
 
     automated mail (loop guard)   -> store as `auto`, never answer, open nothing
     reply from the case reporter  -> append to that case
+    not for this desk (policy)    -> a closed `redirected` case and a polite redirect
     anything else                 -> open a new case
 
 The automated-mail rules are data too (`AUTO_RULES`): each has a name that ends up on the
@@ -20,11 +21,13 @@ from dataclasses import dataclass
 from enum import Enum
 
 from mailtriage.message import InboundMail
+from mailtriage.redirects import redirect_reason
 
 
 class Action(Enum):
     IGNORE_AUTO = "auto"
     APPEND = "append"
+    REDIRECT = "redirect"
     OPEN_CASE = "open"
 
 
@@ -156,4 +159,7 @@ def decide(mail: InboundMail, ctx: TriageContext) -> Decision:
             return Decision(Action.APPEND, reason=f"reporter-reply-by-{how}", case_id=case.id)
     # A tag is not a credential: a stranger's mail on someone else's case opens its own case.
     foreign = pointed_at[0].ref if pointed_at else None
+    not_for_us = redirect_reason(mail)
+    if not_for_us is not None and foreign is None:
+        return Decision(Action.REDIRECT, reason=not_for_us)
     return Decision(Action.OPEN_CASE, reason="new-report", foreign_thread_ref=foreign)

@@ -71,7 +71,7 @@ def test_a_report_opens_a_case_with_a_reference(desk: Desk, capsys) -> None:
     first = cases[0]
     assert first["ref"].startswith("PZEM-SEC-20")
     assert first["reporter"] == "alice@example.test"
-    assert first["state"] == "new"
+    assert first["state"] == "acknowledged"
     assert first["language"] == "nl"
     assert cases[1]["language"] == "en"
     assert first["messages"] == 1

@@ -452,9 +452,7 @@ def fetch_groups(
         yield group
 
 
-def _current_uids(
-    keys: Iterable[MessageKey], source: str, validity: int
-) -> tuple[list[int], int]:
+def _current_uids(keys: Iterable[MessageKey], source: str, validity: int) -> tuple[list[int], int]:
     """The UIDs of `keys` that name a message in this folder now, and how many did not."""
     uids: set[int] = set()
     ignored = 0

@@ -22,11 +22,10 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
-
 
 
 class StoreUnavailable(Exception):
@@ -123,14 +122,15 @@ class Store:
     def session(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error.
 
-        Database failures (locked, disk full, gone) come out as StoreUnavailable, the one
-        error callers need to handle: nothing was written, try again later.
+        Failures of the database itself (locked, disk full, gone) come out as StoreUnavailable:
+        nothing was written, try again later. Other errors (a constraint a message broke)
+        propagate as they are, so intake can quarantine that message.
         """
         session = self._sessions()
         try:
             with session.begin():
                 yield session
-        except SQLAlchemyError as exc:
+        except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(describe_db_error(exc)) from exc
         finally:
             session.close()

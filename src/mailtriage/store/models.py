@@ -225,3 +225,5 @@ class OutboxMail(Base):
     next_attempt_at: Mapped[utc]
     sent_at: Mapped[utc_or_none]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case | None] = relationship()

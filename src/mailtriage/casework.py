@@ -1,0 +1,327 @@
+"""Applying triage decisions to the store: cases opened, replies joined, mail answered.
+
+Intake hands over a batch of parsed messages. `BatchKnowledge` first asks the store, in a
+handful of queries for the whole batch, what those messages point at (earlier copies, tagged
+cases, threads), and then learns from each message as it is applied, so a reply that arrives
+in the same batch as its report still finds the case. `CaseDesk.apply` turns one decision into
+rows: the case, the message's status, timeline events and the outgoing mail, all in the
+caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject
+from mailtriage.config import Config
+from mailtriage.message import InboundMail
+from mailtriage.replies import AutoReplyLedger, Replies
+from mailtriage.store.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    MessageStatus,
+    OutboxMail,
+    StoredMessage,
+)
+from mailtriage.triage import Action, Decision, KnownCase, TriageContext, decide
+from mailtriage.workdays import first_response_due
+
+Clock = Callable[[], dt.datetime]
+
+HANDLED = (MessageStatus.CASE, MessageStatus.AUTO, MessageStatus.DUPLICATE)
+MAX_THREAD_IDS = 100
+
+
+@dataclass(frozen=True)
+class EarlierCopy:
+    message_id: int
+    case: Case | None
+    category: str | None
+
+
+@dataclass
+class BatchKnowledge:
+    """What the messages of one batch point at, kept current while the batch is applied."""
+
+    earlier: dict[tuple[str, str], EarlierCopy] = field(default_factory=dict)
+    by_ref: dict[str, Case] = field(default_factory=dict)
+    by_thread_id: dict[str, Case] = field(default_factory=dict)
+    ledger: AutoReplyLedger = field(default_factory=AutoReplyLedger)
+
+    @classmethod
+    def load(
+        cls, session: Session, mails: Iterable[tuple[StoredMessage, InboundMail]], prefix: str
+    ) -> BatchKnowledge:
+        header_ids: set[str] = set()
+        refs: set[str] = set()
+        thread_ids: set[str] = set()
+        for _, mail in mails:
+            if mail.message_id:
+                header_ids.add(mail.message_id)
+            refs.update(refs_in_subject(mail.subject, prefix))
+            thread_ids.update(_thread_ids(mail))
+        known = cls()
+        if header_ids:
+            rows = session.execute(
+                select(
+                    StoredMessage.id,
+                    StoredMessage.header_message_id,
+                    StoredMessage.body_sha256,
+                    StoredMessage.category,
+                    Case,
+                )
+                .outerjoin(Case, Case.id == StoredMessage.case_id)
+                .where(
+                    StoredMessage.header_message_id.in_(header_ids),
+                    StoredMessage.status.in_(HANDLED),
+                )
+                .order_by(StoredMessage.id.desc())
+            )
+            for row in rows:  # newest first, so the oldest copy is what stays in the dict
+                known.earlier[(row.header_message_id, row.body_sha256)] = EarlierCopy(
+                    row.id, row.Case, row.category
+                )
+        if refs:
+            for case in session.scalars(select(Case).where(Case.ref.in_(refs))):
+                known.by_ref[case.ref] = case
+        if thread_ids:
+            inbound = session.execute(
+                select(StoredMessage.header_message_id, Case)
+                .join(Case, Case.id == StoredMessage.case_id)
+                .where(StoredMessage.header_message_id.in_(thread_ids))
+            )
+            outbound = session.execute(
+                select(OutboxMail.message_id, Case)
+                .join(Case, Case.id == OutboxMail.case_id)
+                .where(OutboxMail.message_id.in_(thread_ids))
+            )
+            for header_id, case in (*inbound, *outbound):
+                known.by_thread_id[header_id] = case
+        return known
+
+    def context(self, mail: InboundMail, config: Config) -> tuple[TriageContext, dict[int, Case]]:
+        """The triage context for `mail`, and the cases behind its KnownCase keys."""
+        cases: dict[int, Case] = {}
+
+        def known(case: Case) -> KnownCase:
+            key = id(case)  # cases opened in this batch have no database id yet
+            cases[key] = case
+            return KnownCase(id=key, ref=case.ref, reporter_address=case.reporter_address)
+
+        prefix = config.cases.ref_prefix
+        tagged = [self.by_ref[r] for r in refs_in_subject(mail.subject, prefix) if r in self.by_ref]
+        threaded: list[Case] = []
+        for thread_id in _thread_ids(mail):
+            case = self.by_thread_id.get(thread_id)
+            if case is not None and case not in threaded:
+                threaded.append(case)
+        context = TriageContext(
+            own_addresses=config.own_addresses,
+            tagged_cases=tuple(known(c) for c in tagged if c.purged_at is None),
+            threaded_cases=tuple(known(c) for c in threaded if c.purged_at is None),
+        )
+        return context, cases
+
+    def learn(self, message: StoredMessage, mail: InboundMail, case: Case | None) -> None:
+        if mail.message_id and message.body_sha256:
+            key = (mail.message_id, message.body_sha256)
+            self.earlier.setdefault(key, EarlierCopy(message.id, case, message.category))
+        if case is not None:
+            self.by_ref[case.ref] = case
+            if mail.message_id:
+                self.by_thread_id[mail.message_id] = case
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    opened_ref: str | None = None
+
+
+class CaseDesk:
+    def __init__(self, config: Config, replies: Replies, clock: Clock) -> None:
+        self.config = config
+        self.replies = replies
+        self.clock = clock
+
+    def apply(
+        self,
+        session: Session,
+        message: StoredMessage,
+        mail: InboundMail,
+        knowledge: BatchKnowledge,
+    ) -> Outcome:
+        record_facts(session, message, mail)
+        original = knowledge.earlier.get((mail.message_id or "", message.body_sha256 or ""))
+        if original is not None and original.message_id != message.id:
+            message.status = MessageStatus.DUPLICATE
+            message.duplicate_of_id = original.message_id
+            message.case = original.case
+            message.category = original.category
+            message.processed_at = self.clock()
+            knowledge.learn(message, mail, original.case)
+            return Outcome(message.status)
+
+        context, cases = knowledge.context(mail, self.config)
+        decision = decide(mail, context)
+        case = cases.get(decision.case_id) if decision.case_id is not None else None
+        opened: str | None = None
+        if decision.action is Action.IGNORE_AUTO:
+            self._file_auto(message, decision, case)
+        elif decision.action is Action.APPEND:
+            assert case is not None
+            self._append(message, decision, case)
+        else:
+            case = self._open_case(session, message, mail, decision, knowledge)
+            opened = case.ref
+        message.processed_at = self.clock()
+        knowledge.learn(message, mail, case)
+        return Outcome(message.status, opened)
+
+    def _file_auto(self, message: StoredMessage, decision: Decision, case: Case | None) -> None:
+        message.status = MessageStatus.AUTO
+        message.category = "auto"
+        if case is not None:
+            # A bounce or auto-reply to our mail belongs with its case, and is never answered.
+            message.case = case
+            self._event(case, "automated-mail", {"message": message.id, "rule": decision.reason})
+
+    def _append(self, message: StoredMessage, decision: Decision, case: Case) -> None:
+        message.status = MessageStatus.CASE
+        message.category = "report"
+        message.case = case
+        self._event(case, "reporter-reply", {"message": message.id, "how": decision.reason})
+
+    def _open_case(
+        self,
+        session: Session,
+        message: StoredMessage,
+        mail: InboundMail,
+        decision: Decision,
+        knowledge: BatchKnowledge,
+    ) -> Case:
+        now = self.clock()
+        deadlines = self.config.deadlines
+        year = message.arrived_at.astimezone(deadlines.tz).year
+        prefix = self.config.cases.ref_prefix
+        seq = next_sequence(session, prefix, year)
+        redirected = decision.action is Action.REDIRECT
+        case = Case(
+            ref=format_ref(prefix, year, seq),
+            year=year,
+            seq=seq,
+            state=State.NEW,
+            category="redirect" if redirected else "report",
+            language=mail.language,
+            reporter_address=mail.sender.address if mail.sender and mail.sender.address else None,
+            reporter_name=(mail.sender.name or None) if mail.sender else None,
+            subject=mail.subject,
+            received_at=message.arrived_at,
+            first_response_due=(
+                None if redirected else first_response_due(message.arrived_at, deadlines)
+            ),
+            legal_hold=False,
+            created_at=now,
+        )
+        session.add(case)
+        message.case = case
+        message.status = MessageStatus.CASE
+        message.category = case.category
+        detail: dict[str, object] = {"message": message.id, "language": mail.language}
+        if decision.foreign_thread_ref:
+            detail["foreign_thread_ref"] = decision.foreign_thread_ref
+        if redirected:
+            detail["rule"] = decision.reason
+        self._event(case, "opened", detail)
+
+        if redirected:
+            case.state = State.CLOSED
+            case.close_reason = "redirected"
+            case.closed_at = now
+            refusal = self.replies.redirect(
+                session, knowledge.ledger, case, mail, message.arrived_at
+            )
+            self._event(case, "closed", {"reason": "redirected"})
+            self._reply_event(case, "redirect", refusal)
+            return case
+
+        refusal = self.replies.acknowledge(
+            session, knowledge.ledger, case, mail, message.arrived_at
+        )
+        self._reply_event(case, "acknowledgement", refusal)
+        if refusal is None:
+            case.state = State.ACKNOWLEDGED
+            self._event(case, "state", {"from": State.NEW, "to": State.ACKNOWLEDGED})
+        self.replies.notify_new_case(session, case, mail)
+        if decision.foreign_thread_ref:
+            self.replies.notify_staff(
+                session,
+                "staff_stranger_on_case",
+                {"ref": decision.foreign_thread_ref, "new_ref": case.ref},
+                case=case,
+            )
+        return case
+
+    def _reply_event(self, case: Case, kind: str, refusal: str | None) -> None:
+        if refusal is None:
+            self._event(case, "reply-queued", {"kind": kind})
+        else:
+            self._event(case, "reply-suppressed", {"kind": kind, "reason": refusal})
+
+    def _event(self, case: Case, kind: str, detail: dict[str, object]) -> None:
+        case.events.append(CaseEvent(at=self.clock(), kind=kind, detail=detail))
+
+
+def record_facts(session: Session, message: StoredMessage, mail: InboundMail) -> None:
+    """Copy what threading, listing and staff need from the parsed mail onto the stored row."""
+    assert message.raw is not None
+    message.header_message_id = (mail.message_id or "")[:998] or None
+    message.body_sha256 = hashlib.sha256(body_bytes(message.raw)).hexdigest()
+    message.from_address = mail.sender.address[:320] if mail.sender else None
+    message.from_name = mail.sender.name[:200] if mail.sender else None
+    message.subject = mail.subject
+    message.date_header = mail.date
+    message.in_reply_to = list(mail.in_reply_to)
+    message.references = list(mail.references)
+    message.text_body = mail.text
+    message.language = mail.language
+    message.indicators = {
+        "urls": list(mail.indicators.urls),
+        "hosts": list(mail.indicators.hosts),
+        "ipv4": list(mail.indicators.ipv4),
+        "ipv6": list(mail.indicators.ipv6),
+        "datetimes": list(mail.indicators.datetimes),
+    }
+    message.defects = list(mail.defects)
+    # Added by foreign key, not through the relationship: assigning the collection would
+    # first load the (empty) old one, a query per message.
+    session.add_all(
+        Attachment(
+            message_id=message.id,
+            filename=a.filename[:255],
+            content_type=a.content_type[:255],
+            size=a.size,
+            sha256=a.sha256,
+        )
+        for a in mail.attachments
+    )
+
+
+def body_bytes(raw: bytes) -> bytes:
+    """The bytes after the header block: trace headers differ between routes, bodies do not."""
+    for separator in (b"\r\n\r\n", b"\n\n", b"\r\r"):
+        index = raw.find(separator)
+        if index != -1:
+            return raw[index + len(separator) :]
+    return b""
+
+
+def _thread_ids(mail: InboundMail) -> list[str]:
+    return [i for i in (*mail.in_reply_to, *mail.references) if i][:MAX_THREAD_IDS]
