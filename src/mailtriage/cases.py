@@ -55,3 +55,12 @@ def next_sequence(session: Session, prefix: str, year: int) -> int:
     return session.execute(
         select(CaseSequence.last).where(CaseSequence.prefix == prefix, CaseSequence.year == year)
     ).scalar_one()
+
+
+def store_sequence(session: Session, prefix: str, year: int, last: int) -> None:
+    """Record `last` as the latest number handed out (after `next_sequence` reserved the row)."""
+    session.execute(
+        update(CaseSequence)
+        .where(CaseSequence.prefix == prefix, CaseSequence.year == year, CaseSequence.last < last)
+        .values(last=last)
+    )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject
+from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject, store_sequence
 from mailtriage.config import Config
 from mailtriage.message import InboundMail
 from mailtriage.replies import AutoReplyLedger, Replies
@@ -54,20 +54,30 @@ class BatchKnowledge:
     by_ref: dict[str, Case] = field(default_factory=dict)
     by_thread_id: dict[str, Case] = field(default_factory=dict)
     ledger: AutoReplyLedger = field(default_factory=AutoReplyLedger)
+    # Case sequence numbers handed out in this transaction: (prefix, year) -> last.
+    sequences: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @classmethod
     def load(
-        cls, session: Session, mails: Iterable[tuple[StoredMessage, InboundMail]], prefix: str
+        cls,
+        session: Session,
+        mails: Iterable[tuple[StoredMessage, InboundMail]],
+        prefix: str,
+        now: dt.datetime,
     ) -> BatchKnowledge:
         header_ids: set[str] = set()
         refs: set[str] = set()
         thread_ids: set[str] = set()
+        senders: set[str] = set()
         for _, mail in mails:
             if mail.message_id:
                 header_ids.add(mail.message_id)
+            if mail.sender and mail.sender.address:
+                senders.add(mail.sender.address)
             refs.update(refs_in_subject(mail.subject, prefix))
             thread_ids.update(_thread_ids(mail))
         known = cls()
+        known.ledger.preload(session, senders, now - dt.timedelta(days=1))
         if header_ids:
             rows = session.execute(
                 select(
@@ -128,6 +138,20 @@ class BatchKnowledge:
             threaded_cases=tuple(known(c) for c in threaded if c.purged_at is None),
         )
         return context, cases
+
+    def next_sequence(self, session: Session, prefix: str, year: int) -> int:
+        """A case number for `year`: the store's counter is bumped (and locked) once per
+        transaction, later numbers are counted here and written back by `save`."""
+        key = (prefix, year)
+        if key in self.sequences:
+            self.sequences[key] += 1
+        else:
+            self.sequences[key] = next_sequence(session, prefix, year)
+        return self.sequences[key]
+
+    def save(self, session: Session) -> None:
+        for (prefix, year), last in self.sequences.items():
+            store_sequence(session, prefix, year, last)
 
     def learn(self, message: StoredMessage, mail: InboundMail, case: Case | None) -> None:
         if mail.message_id and message.body_sha256:
@@ -211,7 +235,7 @@ class CaseDesk:
         deadlines = self.config.deadlines
         year = message.arrived_at.astimezone(deadlines.tz).year
         prefix = self.config.cases.ref_prefix
-        seq = next_sequence(session, prefix, year)
+        seq = knowledge.next_sequence(session, prefix, year)
         redirected = decision.action is Action.REDIRECT
         case = Case(
             ref=format_ref(prefix, year, seq),

@@ -65,20 +65,20 @@ def queue_mail(
     return row
 
 
-def automatic_mails_since(session: Session, recipient: str, since: dt.datetime) -> int:
-    """How many automatic mails were queued for `recipient` since `since` (the daily cap)."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(OutboxMail)
-            .where(
-                func.lower(OutboxMail.recipient) == recipient.lower(),
-                OutboxMail.automatic.is_(True),
-                OutboxMail.created_at >= since,
-            )
+def automatic_mails_since(
+    session: Session, recipients: set[str], since: dt.datetime
+) -> dict[str, int]:
+    """How many automatic mails each of `recipients` (lower case) got since `since`."""
+    rows = session.execute(
+        select(func.lower(OutboxMail.recipient), func.count())
+        .where(
+            func.lower(OutboxMail.recipient).in_(recipients),
+            OutboxMail.automatic.is_(True),
+            OutboxMail.created_at >= since,
         )
-        or 0
+        .group_by(func.lower(OutboxMail.recipient))
     )
+    return {recipient: count for recipient, count in rows}
 
 
 class OutboxSender:

@@ -264,10 +264,11 @@ class Intake:
                 report.add_outcome(message.status, None)
         prefix = self.config.cases.ref_prefix
         with session.no_autoflush:
-            knowledge = BatchKnowledge.load(session, parsed, prefix)
+            knowledge = BatchKnowledge.load(session, parsed, prefix, self.clock())
             for message, mail in parsed:
                 outcome = self.desk.apply(session, message, mail, knowledge)
                 report.add_outcome(outcome.status, outcome.opened_ref)
+            knowledge.save(session)
 
     def _apply_isolated(
         self, session: Session, ids: list[int], wanted: str, report: IntakeReport
@@ -279,8 +280,11 @@ class Intake:
             try:
                 with session.no_autoflush:
                     mail = self._parse(message)
-                    knowledge = BatchKnowledge.load(session, [(message, mail)], prefix)
+                    knowledge = BatchKnowledge.load(
+                        session, [(message, mail)], prefix, self.clock()
+                    )
                     outcome = self.desk.apply(session, message, mail, knowledge)
+                    knowledge.save(session)
                 savepoint.commit()
             except OperationalError:
                 raise

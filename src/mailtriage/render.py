@@ -12,9 +12,9 @@ Three jobs meet at this seam, because each outgoing mail needs all three:
   and addresses, and folds the free-text headers itself. It has to: the stdlib decodes RFC 2047
   encoded words when a header is set from a string, so a subject such as
   `=?utf-8?q?x=0D=0ABcc:_a@example.test?=` becomes a real CR LF and a `Bcc:` header on output
-  (CPython 3.11). Pre-folded values are handed to `EmailMessage` through the policy's documented
-  hook for header objects; the body, the MIME headers and CRLF output stay with the stdlib, and
-  every message is parsed back and checked before it is returned.
+  (CPython 3.11). The message is therefore written out here: our folded headers, fixed MIME
+  headers, and a quoted-printable body encoded by `binascii`; its header block is parsed back
+  with the stdlib and checked before the message is returned.
 * Masking. Staff notifications end up in staff mailboxes, which no purge reaches, so report text
   shown there has the reporter's address, name and phone numbers masked (`mask_personal`).
 """
@@ -22,6 +22,7 @@ Three jobs meet at this seam, because each outgoing mail needs all three:
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import email.policy
 import email.utils
@@ -29,7 +30,6 @@ import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.parser import BytesParser
 from importlib import resources
 from pathlib import Path
@@ -371,23 +371,6 @@ _SOFT_LINE = 76  # RFC 2047: a line holding encoded words is at most 76 characte
 _HARD_LINE = 998
 
 
-class _Folded(str):
-    """A header value folded here; `EmailPolicy` stores and emits objects with a matching
-    `name` attribute as they are (the documented hook in `header_store_parse`)."""
-
-    name: str
-    lines: tuple[str, ...]
-
-    def __new__(cls, name: str, lines: Sequence[str]) -> _Folded:
-        value = super().__new__(cls, "".join(lines)[len(name) + 2 :])
-        value.name = name
-        value.lines = tuple(lines)
-        return value
-
-    def fold(self, *, policy: email.policy.Policy) -> str:
-        return policy.linesep.join(self.lines) + policy.linesep
-
-
 def _encoded_words(text: str, first_room: int) -> list[str]:
     """RFC 2047 'B' encoded words for `text`, never splitting a character across two.
 
@@ -418,7 +401,7 @@ def _needs_encoding(text: str) -> bool:
     return not text.isascii() or "=?" in text
 
 
-def _fold(name: str, pieces: Sequence[str]) -> _Folded:
+def _fold(name: str, pieces: Sequence[str]) -> list[str]:
     """Join pieces with a space, moving a piece to a continuation line when it would pass 76
     characters. The pieces carry no whitespace of their own, so unfolding restores the value."""
     lines = [f"{name}:"]
@@ -427,7 +410,7 @@ def _fold(name: str, pieces: Sequence[str]) -> _Folded:
             lines[-1] += " " + piece
         else:
             lines.append(" " + piece)
-    return _Folded(name, lines)
+    return lines
 
 
 def _text_pieces(name: str, text: str) -> list[str]:
@@ -544,19 +527,38 @@ def compose(
         taken.add(lowered)
         headers.append((name, _text_pieces(name, clean_header_text(value, MAX_EXTRA_VALUE))))
 
-    message = EmailMessage(policy=email.policy.SMTP)
+    lines: list[str] = []
     for name, pieces in headers:
-        message[name] = _fold(name, pieces)
-    # Quoted-printable keeps long lines and any character intact through every relay;
-    # 8bit is not safe on all of them.
-    message.set_content(_clean_body(body), subtype="plain", charset="utf-8", cte="quoted-printable")
-    raw = message.as_bytes()
+        lines.extend(_fold(name, pieces))
+    lines += [
+        "MIME-Version: 1.0",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: quoted-printable",
+    ]
+    try:
+        head = "\r\n".join(lines).encode("ascii")
+    except UnicodeEncodeError as exc:  # every header piece above is ASCII by construction
+        raise ComposeError("a header holds a character that was not encoded") from exc
+    raw = head + b"\r\n\r\n" + _quoted_printable(_clean_body(body))
     _self_check(raw, [name for name, _ in headers], clean_subject)
     return raw
 
 
+def _quoted_printable(text: str) -> bytes:
+    """UTF-8 text as quoted-printable with CRLF line ends.
+
+    Quoted-printable keeps long lines and any character intact through every relay; 8bit is
+    not safe on all of them. binascii does the encoding in C (soft breaks at 76 characters,
+    trailing white space and '=' escaped); only the line ends are ours to set.
+    """
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
+    if not encoded.endswith(b"\n"):
+        encoded += b"\n"
+    return encoded.replace(b"\n", b"\r\n")
+
+
 def _self_check(raw: bytes, names: list[str], subject: str) -> None:
-    """Parse the message back: exactly our headers, short lines, the subject we meant.
+    """Parse the header block back: exactly our headers, short lines, the subject we meant.
 
     Cheap insurance against the next way of smuggling a line break through a header.
     """
@@ -564,7 +566,8 @@ def _self_check(raw: bytes, names: list[str], subject: str) -> None:
         raise ComposeError("bare CR or LF in the message")
     if any(len(line) > _HARD_LINE for line in raw.split(b"\r\n")):
         raise ComposeError("a line longer than 998 bytes")
-    parsed = BytesParser(policy=email.policy.default).parsebytes(raw)
+    head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+    parsed = BytesParser(policy=email.policy.default).parsebytes(head, headersonly=True)
     expected = sorted(
         [name.lower() for name in names]
         + ["content-type", "content-transfer-encoding", "mime-version"]

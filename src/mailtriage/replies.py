@@ -34,20 +34,31 @@ STAFF_KINDS = frozenset(
 
 @dataclass
 class AutoReplyLedger:
-    """Automatic mails queued in the current transaction, per recipient.
+    """How many automatic mails each recipient got in the last day, for the daily cap.
 
-    The daily cap is counted in the store, but rows queued in a transaction that has not been
-    flushed yet are invisible to that count; the ledger adds them. It lives as long as one
-    transaction attempt and is thrown away with it on a rollback.
+    Counted in the store once per batch (`preload`) for the batch's senders, then kept up to
+    date in memory as replies are queued; rows queued in the current transaction are not
+    flushed yet and would be invisible to a query. It lives as long as one transaction
+    attempt and is thrown away with it on a rollback.
     """
 
-    queued: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    loaded: set[str] = field(default_factory=set)
 
-    def count(self, recipient: str) -> int:
-        return self.queued.get(recipient.lower(), 0)
+    def preload(self, session: Session, recipients: set[str], since: dt.datetime) -> None:
+        wanted = {r.lower() for r in recipients} - self.loaded
+        if not wanted:
+            return
+        self.counts.update(automatic_mails_since(session, wanted, since))
+        self.loaded |= wanted
+
+    def count(self, session: Session, recipient: str, since: dt.datetime) -> int:
+        self.preload(session, {recipient}, since)
+        return self.counts.get(recipient.lower(), 0)
 
     def add(self, recipient: str) -> None:
-        self.queued[recipient.lower()] = self.count(recipient) + 1
+        key = recipient.lower()
+        self.counts[key] = self.counts.get(key, 0) + 1
 
 
 class Replies:
@@ -109,8 +120,7 @@ class Replies:
         recipient = case.reporter_address
         sent_today = 0
         if recipient:
-            since = now - dt.timedelta(days=1)
-            sent_today = automatic_mails_since(session, recipient, since) + ledger.count(recipient)
+            sent_today = ledger.count(session, recipient, now - dt.timedelta(days=1))
         refusal = autoreply_refusal(
             self.guard,
             recipient,
