@@ -18,7 +18,6 @@ import base64
 import email
 import email.policy
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,23 +29,48 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.config import write_config  # noqa: E402
 from tests.support.dovecot import Dovecot  # noqa: E402
-from tests.support.mails import make_mail  # noqa: E402
 
-BODIES = [
-    "Beste team,\n\nOp https://portal{i}.example.nl/login is een XSS mogelijk via de parameter "
-    "q. Gevonden op 27-11-2026 om 14:{m:02d}. Zie de bijlage voor het verzoek.\n\nGroet,\nR{i}\n",
+REPORT_NL = (
+    "Beste securityteam,\n\nOp https://portal{i}.example.nl/zoek?q= is een reflected XSS "
+    "mogelijk: de parameter q wordt zonder escaping in de pagina gezet. Gevonden op "
+    "27-11-2026 om 14:{m:02d}. Het verzoek en de respons staan in de bijlage.\n\n"
+    "Stappen:\n1. Open de zoekpagina.\n2. Zoek op <script>alert(1)</script>.\n"
+    "3. Het script wordt uitgevoerd.\n\nIk heb geen gegevens ingezien of bewaard.\n\n"
+    "Met vriendelijke groet,\nOnderzoeker {i}\n"
+)
+REPORT_EN = (
     "Hello,\n\nThe host 192.0.2.{h} exposes an admin panel at http://192.0.2.{h}:8080/admin "
-    "without authentication (seen 2026-11-27 09:{m:02d} UTC).\n\nRegards,\nResearcher {i}\n",
-]
+    "without authentication (seen 2026-11-27 09:{m:02d} UTC). Anyone can change the "
+    "configuration of the service from there. Request and response are attached.\n\n"
+    "I stopped after confirming the issue and kept no data.\n\nRegards,\nResearcher {i}\n"
+)
 
 
 def corpus(count: int) -> list[bytes]:
+    """A realistic mix: plain text, text + HTML alternative, and reports with a PoC attached."""
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
     mails = []
     for i in range(count):
-        body = BODIES[i % 2].format(i=i, m=i % 60, h=i % 250 + 1) * 4
-        mails.append(
-            make_mail(sender=f"researcher{i}@example.test", subject=f"Finding {i}", body=body)
-        )
+        text = (REPORT_NL if i % 2 else REPORT_EN).format(i=i, m=i % 60, h=i % 250 + 1)
+        msg = EmailMessage()
+        msg["From"] = f"Researcher {i} <researcher{i}@example.test>"
+        msg["To"] = "security@example.nl"
+        msg["Subject"] = f"Finding {i}: security issue"
+        msg["Date"] = "Fri, 27 Nov 2026 14:00:00 +0100"
+        msg["Message-ID"] = make_msgid(f"bench{i}", domain="example.test")
+        msg.set_content(text)
+        if i % 3 == 1:
+            msg.add_alternative(
+                f"<html><body><p>{text.replace(chr(10), '<br>')}</p></body></html>", subtype="html"
+            )
+        elif i % 3 == 2:
+            poc = (
+                f"GET /zoek?q=%3Cscript%3E HTTP/1.1\r\nHost: portal{i}.example.nl\r\n\r\n" * 20
+            ).encode()
+            msg.add_attachment(poc, maintype="text", subtype="plain", filename=f"poc-{i}.txt")
+        mails.append(msg.as_bytes())
     return mails
 
 
@@ -91,6 +115,28 @@ def pipeline(server: Dovecot, workdir: Path) -> tuple[int, float]:
     return report.fetched, elapsed
 
 
+def delivery(workdir: Path) -> tuple[int, float]:
+    """The outbox the pipeline run filled (acknowledgements and staff notifications):
+    rendered, composed and sent to an SMTP server on loopback."""
+    from tests.support.config import write_config as rewrite
+    from tests.support.smtp import SmtpServer
+
+    from mailtriage.cli import make_sender
+    from mailtriage.config import load_config
+    from mailtriage.pipeline import Intake
+    from mailtriage.store import Store
+
+    with SmtpServer() as smtp:
+        config = load_config(rewrite(workdir, {"smtp": smtp.smtp_config()}))
+        store = Store(config.store.url)
+        sender = make_sender(config, store, Intake(config, store))
+        start = time.perf_counter()
+        report = sender.deliver_due(limit=100_000)
+        elapsed = time.perf_counter() - start
+        assert report.sent == len(smtp.received), report
+    return report.sent, elapsed
+
+
 def _config(server: Dovecot, workdir: Path) -> Path:
     return write_config(
         workdir,
@@ -102,7 +148,8 @@ def _config(server: Dovecot, workdir: Path) -> Path:
                 "tls": "none",
                 "username": server.user,
                 "password": server.password,
-            }
+            },
+            "cases": {"staff_notify": "security-team@example.nl"},
         },
     )
 
@@ -127,16 +174,26 @@ def big_mail_rss(server: Dovecot, workdir: Path, megabytes: int) -> tuple[int, f
     config = _config(server, workdir)
     subprocess.run(
         [sys.executable, "-m", "mailtriage", "--config", str(config), "db", "upgrade"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(
-        [sys.executable, "-m", "mailtriage", "--config", str(config), "run", "--once"],
-        check=True, capture_output=True,
+    # The child reports its own peak from VmHWM: ru_maxrss would carry over this (large)
+    # parent's peak through fork and exec, and RUSAGE_CHILDREN would count Dovecot too.
+    probe = (
+        "import re, sys\n"
+        "from mailtriage.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr)\n"
+        "sys.exit(code)\n"
     )
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb <= before:
-        print("warning: a child before this one had a higher peak; figure is an upper bound")
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "--config", str(config), "run", "--once"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    peak_kb = int(result.stderr.strip().splitlines()[-1])
     return len(raw), peak_kb / 1024
 
 
@@ -150,18 +207,31 @@ def main() -> int:
         append_all(server, mails)
         n_base, t_base = baseline(server)
         n_pipe, t_pipe = pipeline(server, Path(tmp))
+        n_sent, t_sent = delivery(Path(tmp))
     base_rate, pipe_rate = n_base / t_base, n_pipe / t_pipe
     ratio = pipe_rate / base_rate
-    print(f"baseline (IMAP fetch + email parse): {n_base} mails in {t_base:.2f} s "
-          f"= {base_rate:.0f} mails/s")
-    print(f"pipeline (whole intake):             {n_pipe} mails in {t_pipe:.2f} s "
-          f"= {pipe_rate:.0f} mails/s")
-    print(f"ratio pipeline/baseline: {ratio:.2f}  (target >= 0.50: "
-          f"{'met' if ratio >= 0.5 else 'NOT met'})")
+    print(
+        f"baseline (IMAP fetch + email parse): {n_base} mails in {t_base:.2f} s "
+        f"= {base_rate:.0f} mails/s"
+    )
+    print(
+        f"pipeline (whole intake):             {n_pipe} mails in {t_pipe:.2f} s "
+        f"= {pipe_rate:.0f} mails/s"
+    )
+    print(
+        f"ratio pipeline/baseline: {ratio:.2f}  (target >= 0.50: "
+        f"{'met' if ratio >= 0.5 else 'NOT met'})"
+    )
+    print(
+        f"outbox (render + compose + SMTP on loopback): {n_sent} mails in {t_sent:.2f} s "
+        f"= {n_sent / t_sent:.0f} mails/s"
+    )
     with Dovecot() as server, tempfile.TemporaryDirectory() as tmp:
         size, peak_mb = big_mail_rss(server, Path(tmp), args.big_mb)
-    print(f"big mail: {size / 1e6:.1f} MB ingested by a fresh process, peak RSS {peak_mb:.0f} MB "
-          f"(target < 150 MB: {'met' if peak_mb < 150 else 'NOT met'})")
+    print(
+        f"big mail: {size / 1e6:.1f} MB ingested by a fresh process, peak RSS {peak_mb:.0f} MB "
+        f"(target < 150 MB: {'met' if peak_mb < 150 else 'NOT met'})"
+    )
     return 0
 
 

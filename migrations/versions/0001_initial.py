@@ -81,7 +81,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("raw", sa.LargeBinary(), nullable=True),
         sa.Column("stored_at", mailtriage.store.types.UTCDateTime(), nullable=False),
         sa.Column("arrived_at", mailtriage.store.types.UTCDateTime(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -123,6 +122,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_messages_status"), ["status"], unique=False)
 
     op.create_table(
+        "message_raw",
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["messages.id"],
+            name=op.f("fk_message_raw_message_id_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("message_id", name=op.f("pk_message_raw")),
+    )
+    op.create_table(
         "attachments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=False),
@@ -163,6 +174,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("mailbox_sightings")
+    op.drop_table("message_raw")
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attachments_message_id"))
 

@@ -179,10 +179,11 @@ class CaseDesk:
         self,
         session: Session,
         message: StoredMessage,
+        raw: bytes,
         mail: InboundMail,
         knowledge: BatchKnowledge,
     ) -> Outcome:
-        record_facts(session, message, mail)
+        record_facts(session, message, raw, mail)
         original = knowledge.earlier.get((mail.message_id or "", message.body_sha256 or ""))
         if original is not None and original.message_id != message.id:
             message.status = MessageStatus.DUPLICATE
@@ -283,7 +284,7 @@ class CaseDesk:
         if refusal is None:
             case.state = State.ACKNOWLEDGED
             self._event(case, "state", {"from": State.NEW, "to": State.ACKNOWLEDGED})
-        self.replies.notify_new_case(session, case, mail)
+        self.replies.notify_new_case(session, case, message)
         if decision.foreign_thread_ref:
             self.replies.notify_staff(
                 session,
@@ -303,11 +304,10 @@ class CaseDesk:
         case.events.append(CaseEvent(at=self.clock(), kind=kind, detail=detail))
 
 
-def record_facts(session: Session, message: StoredMessage, mail: InboundMail) -> None:
+def record_facts(session: Session, message: StoredMessage, raw: bytes, mail: InboundMail) -> None:
     """Copy what threading, listing and staff need from the parsed mail onto the stored row."""
-    assert message.raw is not None
     message.header_message_id = (mail.message_id or "")[:998] or None
-    message.body_sha256 = hashlib.sha256(body_bytes(message.raw)).hexdigest()
+    message.body_sha256 = hashlib.sha256(body_bytes(raw)).hexdigest()
     message.from_address = mail.sender.address[:320] if mail.sender else None
     message.from_name = mail.sender.name[:200] if mail.sender else None
     message.subject = mail.subject

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from mailtriage.cases import State
 from mailtriage.config import Config, ConfigError, find_config_path, load_config
+from mailtriage.letters import Letters
 from mailtriage.mailbox.base import Mailbox, MailboxError
 from mailtriage.outbox import OutboxSender
 from mailtriage.pipeline import Intake, IntakeReport
@@ -169,6 +170,7 @@ def make_sender(config: Config, store: Store, intake: Intake) -> OutboxSender:
     return OutboxSender(
         config,
         store,
+        Letters(config, Renderer(config.templates.path)),
         lambda: open_transport(config),
         intake.clock,
         on_failure=intake.replies.delivery_failed,

@@ -12,11 +12,14 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailtriage.config import Config
+from mailtriage.letters import LetterError, Letters
+from mailtriage.render import ComposeError, RenderError
 from mailtriage.store.db import Store
 from mailtriage.store.models import Case, CaseEvent, OutboxMail, OutboxStatus
 from mailtriage.transport.base import DeliveryError, Transport
@@ -44,18 +47,27 @@ def queue_mail(
     now: dt.datetime,
     case: Case | None,
     kind: str,
+    language: str,
     recipient: str,
+    context: dict[str, Any],
     message_id: str,
-    raw: bytes,
+    in_reply_to: str | None,
+    references: list[str],
     automatic: bool,
+    auto_submitted: str,
 ) -> OutboxMail:
     row = OutboxMail(
         case=case,
         kind=kind,
+        language=language,
+        context=context,
         automatic=automatic,
+        auto_submitted=auto_submitted,
         recipient=recipient,
         message_id=message_id,
-        raw=raw,
+        in_reply_to=in_reply_to,
+        references=references,
+        raw=None,
         status=OutboxStatus.PENDING,
         attempts=0,
         created_at=now,
@@ -88,12 +100,14 @@ class OutboxSender:
         self,
         config: Config,
         store: Store,
+        letters: Letters,
         transport_factory: Callable[[], Transport],
         clock: Clock,
         on_failure: FailureHook | None = None,
     ) -> None:
         self.config = config
         self.store = store
+        self.letters = letters
         self.transport_factory = transport_factory
         self.clock = clock
         self.on_failure = on_failure
@@ -120,7 +134,13 @@ class OutboxSender:
         transport = self.transport_factory()
         try:
             for row_id in due:
-                claimed = self._claim(row_id)
+                try:
+                    claimed = self._claim(row_id)
+                except (LetterError, ComposeError, RenderError) as exc:
+                    self._record_failure(
+                        row_id, DeliveryError(f"cannot be composed: {exc}", permanent=True), report
+                    )
+                    continue
                 if claimed is None:
                     continue
                 recipient, raw, message_id = claimed
@@ -161,7 +181,10 @@ class OutboxSender:
             if claimed != 1:
                 return None
             row = session.get(OutboxMail, row_id)
-            assert row is not None and row.raw is not None and row.recipient is not None
+            assert row is not None and row.recipient is not None
+            if row.raw is None:
+                # Composed once, at the first attempt: every retry sends the same bytes.
+                row.raw = self.letters.build(session, row, now)
             return row.recipient, row.raw, row.message_id
 
     def _record_sent(self, row_id: int) -> None:

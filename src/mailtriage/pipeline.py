@@ -26,16 +26,16 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from mailtriage.casework import BatchKnowledge, CaseDesk, Outcome
 from mailtriage.config import Config
 from mailtriage.mailbox.base import FetchedMessage, Mailbox, MailboxError, MessageKey
 from mailtriage.message import InboundMail, ParseError, parse_message
-from mailtriage.render import Renderer
 from mailtriage.replies import Replies
 from mailtriage.store.db import Store, StoreUnavailable
 from mailtriage.store.models import MailboxSighting, MessageStatus, StoredMessage
+from mailtriage.store.rawstore import read_raw, write_raw
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +97,11 @@ class Intake:
         config: Config,
         store: Store,
         clock: Clock = utcnow,
-        renderer: Renderer | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
-        self.replies = Replies(config, renderer or Renderer(config.templates.path), clock)
+        self.replies = Replies(config, clock)
         self.desk = CaseDesk(config, self.replies, clock)
 
     # -- sources -------------------------------------------------------------------------
@@ -128,7 +127,11 @@ class Intake:
         fetched = FetchedMessage(MessageKey(source, 0, digest), raw, arrived_at=self.clock())
         report = IntakeReport()
         message_ids = self._store_batch([fetched], report)
-        self._process_ids(list(message_ids.values()), report)
+        self._process_ids(
+            list(message_ids.values()),
+            report,
+            raws={message_id: raw for message_id in message_ids.values()},
+        )
         return report
 
     def process_pending(self) -> IntakeReport:
@@ -160,7 +163,8 @@ class Intake:
         self, mailbox: Mailbox, batch: list[FetchedMessage], report: IntakeReport
     ) -> None:
         message_ids = self._store_batch(batch, report)
-        self._process_ids(sorted(set(message_ids.values())), report)
+        raws = {message_ids[f.key]: f.raw for f in batch}
+        self._process_ids(sorted(set(message_ids.values())), report, raws=raws)
         self._file(mailbox, [f.key for f in batch], report)
 
     def _store_batch(
@@ -191,7 +195,6 @@ class Intake:
                 new_messages[digest] = StoredMessage(
                     sha256=digest,
                     size=len(fetched.raw),
-                    raw=fetched.raw,
                     stored_at=now,
                     arrived_at=fetched.arrived_at or now,
                     status=MessageStatus.RECEIVED,
@@ -199,6 +202,9 @@ class Intake:
                 )
             session.add_all(new_messages.values())
             session.flush()  # one multi-row INSERT; assigns the ids the sightings refer to
+            raw_by_digest = {digests[f.key]: f.raw for f in batch}
+            for digest, message in new_messages.items():
+                write_raw(session, message.id, raw_by_digest[digest])
             by_digest.update((digest, m.id) for digest, m in new_messages.items())
             report.stored += len(new_messages)
             report.seen_before += len(batch) - len(new_messages)
@@ -220,7 +226,11 @@ class Intake:
         return result
 
     def _process_ids(
-        self, message_ids: list[int], report: IntakeReport, retry: bool = False
+        self,
+        message_ids: list[int],
+        report: IntakeReport,
+        retry: bool = False,
+        raws: dict[int, bytes] | None = None,
     ) -> None:
         """Step 2: parse, decide and apply every message; a failure quarantines only its own.
 
@@ -234,14 +244,14 @@ class Intake:
         attempt = IntakeReport()
         try:
             with self._session() as session:
-                self._apply_batch(session, message_ids, wanted, attempt)
+                self._apply_batch(session, message_ids, wanted, attempt, raws or {})
         except StoreUnavailable:
             raise  # the store itself failed: nothing is filed, the next pass retries
         except Exception as exc:  # one bad message must not stop the batch
             log.info("batch fell back to one savepoint per message (%s)", type(exc).__name__)
             attempt = IntakeReport()
             with self._session() as session:
-                self._apply_isolated(session, message_ids, wanted, attempt)
+                self._apply_isolated(session, message_ids, wanted, attempt, raws or {})
         report.merge(attempt)
 
     def _load(self, session: Session, ids: list[int], wanted: str) -> list[StoredMessage]:
@@ -253,12 +263,17 @@ class Intake:
         return list(loaded)
 
     def _apply_batch(
-        self, session: Session, ids: list[int], wanted: str, report: IntakeReport
+        self,
+        session: Session,
+        ids: list[int],
+        wanted: str,
+        report: IntakeReport,
+        raws: dict[int, bytes],
     ) -> None:
         parsed: list[tuple[StoredMessage, InboundMail]] = []
         for message in self._load(session, ids, wanted):
             try:
-                parsed.append((message, self._parse(message)))
+                parsed.append((message, self._parse(message, raws)))
             except (ParseError, MessageTooLarge) as exc:
                 self._quarantine(session, message, exc)
                 report.add_outcome(message.status, None)
@@ -266,12 +281,18 @@ class Intake:
         with session.no_autoflush:
             knowledge = BatchKnowledge.load(session, parsed, prefix, self.clock())
             for message, mail in parsed:
-                outcome = self.desk.apply(session, message, mail, knowledge)
+                raw = self._raw(message, raws)
+                outcome = self.desk.apply(session, message, raw, mail, knowledge)
                 report.add_outcome(outcome.status, outcome.opened_ref)
             knowledge.save(session)
 
     def _apply_isolated(
-        self, session: Session, ids: list[int], wanted: str, report: IntakeReport
+        self,
+        session: Session,
+        ids: list[int],
+        wanted: str,
+        report: IntakeReport,
+        raws: dict[int, bytes],
     ) -> None:
         prefix = self.config.cases.ref_prefix
         for message in self._load(session, ids, wanted):
@@ -279,11 +300,12 @@ class Intake:
             savepoint = session.begin_nested()
             try:
                 with session.no_autoflush:
-                    mail = self._parse(message)
+                    mail = self._parse(message, raws)
                     knowledge = BatchKnowledge.load(
                         session, [(message, mail)], prefix, self.clock()
                     )
-                    outcome = self.desk.apply(session, message, mail, knowledge)
+                    raw = self._raw(message, raws)
+                    outcome = self.desk.apply(session, message, raw, mail, knowledge)
                     knowledge.save(session)
                 savepoint.commit()
             except OperationalError:
@@ -295,13 +317,22 @@ class Intake:
                 outcome = Outcome(message.status)
             report.add_outcome(outcome.status, outcome.opened_ref)
 
-    def _parse(self, message: StoredMessage) -> InboundMail:
+    def _parse(self, message: StoredMessage, raws: dict[int, bytes]) -> InboundMail:
         message.attempts += 1
         limit = self.config.cases.max_message_bytes
         if message.size > limit:
             raise MessageTooLarge(f"{message.size} bytes is over max_message_bytes ({limit})")
-        assert message.raw is not None  # only purged messages lose their bytes
-        return parse_message(message.raw)
+        return parse_message(self._raw(message, raws))
+
+    @staticmethod
+    def _raw(message: StoredMessage, raws: dict[int, bytes]) -> bytes:
+        """The message's bytes: still in memory from the fetch, else from the store."""
+        raw = raws.get(message.id)
+        if raw is None:
+            session = object_session(message)
+            assert session is not None
+            raw = raws[message.id] = read_raw(session, message.id) or b""
+        return raw
 
     def _file(self, mailbox: Mailbox, keys: list[MessageKey], report: IntakeReport) -> None:
         """Step 3: move the batch out of the inbox, then remember that it was moved."""
@@ -342,7 +373,7 @@ class Intake:
         self.replies.notify_staff(
             session,
             "staff_quarantine",
-            {"quarantine_id": message.id, "reason": message.quarantine_reason},
+            {"message": message.id},
         )
         # The type only: an exception's text may quote the message.
         log.warning(

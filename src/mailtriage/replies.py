@@ -1,18 +1,18 @@
-"""Every mail the desk writes, from a template to a row in the outbox.
+"""Deciding which mail the desk writes, and queueing it in the caller's transaction.
 
 Reporters get acknowledgements and redirects through the one guard (`guard.py`); staff get
-notifications whose text is masked, because copies in staff mailboxes outlive any purge.
-Nothing here talks to a server: a mail is rendered, composed with its Message-ID fixed now,
-and queued in the caller's transaction, so it exists exactly when the change that caused it
-does.
+notifications. A queued mail is an outbox row: kind, recipient, language, threading headers
+and the few facts its template needs, with its Message-ID fixed now. `letters.py` turns it
+into bytes when it is first sent. Nothing here talks to a server or renders text, so intake
+pays only for the decision.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,16 +20,15 @@ from mailtriage.config import Config
 from mailtriage.guard import GuardPolicy, autoreply_refusal
 from mailtriage.message import InboundMail
 from mailtriage.outbox import automatic_mails_since, queue_mail
-from mailtriage.render import ComposeError, Renderer, compose, make_message_id, mask_personal
-from mailtriage.store.models import Case, OutboxMail
-
-log = logging.getLogger(__name__)
+from mailtriage.render import make_message_id, normalize_message_id
+from mailtriage.store.models import Case, OutboxMail, StoredMessage
 
 Clock = Callable[[], dt.datetime]
 
 STAFF_KINDS = frozenset(
     {"staff_new_case", "staff_delivery_failed", "staff_quarantine", "staff_stranger_on_case"}
 )
+MAX_REFERENCES = 20
 
 
 @dataclass
@@ -62,9 +61,8 @@ class AutoReplyLedger:
 
 
 class Replies:
-    def __init__(self, config: Config, renderer: Renderer, clock: Clock) -> None:
+    def __init__(self, config: Config, clock: Clock) -> None:
         self.config = config
-        self.renderer = renderer
         self.clock = clock
         self.guard = GuardPolicy(
             own_addresses=config.own_addresses,
@@ -83,15 +81,10 @@ class Replies:
         mail: InboundMail,
         arrived_at: dt.datetime,
     ) -> str | None:
-        """Queue the acknowledgement; returns why it was not sent, or None when queued."""
-        assert case.first_response_due is not None
-        due_local = case.first_response_due.astimezone(self.config.deadlines.tz)
+        """Queue the acknowledgement; returns why it may not be sent, or None when queued."""
         context = {
-            "ref": case.ref,
-            "due_date": due_local,
             "missing_target": not mail.indicators.has_target,
             "missing_time": not mail.indicators.has_time,
-            "first_response_workdays": self.config.deadlines.first_response_workdays,
         }
         return self._auto_reply(session, ledger, case, mail, arrived_at, "acknowledgement", context)
 
@@ -103,8 +96,7 @@ class Replies:
         mail: InboundMail,
         arrived_at: dt.datetime,
     ) -> str | None:
-        context = {"ref": case.ref, "contact_form_url": self.config.policy.contact_form_url}
-        return self._auto_reply(session, ledger, case, mail, arrived_at, "redirect", context)
+        return self._auto_reply(session, ledger, case, mail, arrived_at, "redirect", {})
 
     def _auto_reply(
         self,
@@ -114,7 +106,7 @@ class Replies:
         mail: InboundMail,
         arrived_at: dt.datetime,
         kind: str,
-        context: Mapping[str, object],
+        context: dict[str, Any],
     ) -> str | None:
         now = self.clock()
         recipient = case.reporter_address
@@ -132,75 +124,50 @@ class Replies:
         if refusal is not None:
             return refusal
         assert recipient is not None
-        rendered = self.renderer.render(kind, case.language, context)  # type: ignore[arg-type]
-        parent = mail.message_id
-        try:
-            self._queue(
-                session,
-                case=case,
-                kind=kind,
-                recipient=recipient,
-                subject=rendered.subject,
-                body=rendered.body,
-                automatic=True,
-                in_reply_to=parent,
-                references=(*mail.references, *((parent,) if parent else ())),
-                auto_submitted="auto-replied",
-            )
-        except ComposeError as exc:
-            # A From that parses but cannot be written back (a quoted local part, say) is no
-            # reason to lose the report: the case stands, the reply is recorded as not sent.
-            log.warning("%s for case %s not composed: %s", kind, case.ref, exc)
-            return "cannot-compose"
+        parent = normalize_message_id(mail.message_id) if mail.message_id else None
+        thread = [i for i in (normalize_message_id(r) for r in mail.references) if i]
+        self._queue(
+            session,
+            case=case,
+            kind=kind,
+            language=case.language,
+            recipient=recipient,
+            context=context,
+            automatic=True,
+            auto_submitted="auto-replied",
+            in_reply_to=parent,
+            references=[*thread[-(MAX_REFERENCES - 1) :], *([parent] if parent else [])],
+        )
         ledger.add(recipient)
         return None
 
     # -- to staff ------------------------------------------------------------------------
 
-    def notify_new_case(self, session: Session, case: Case, mail: InboundMail) -> None:
-        def masked(text: str) -> str:
-            return mask_personal(text, address=case.reporter_address, name=case.reporter_name)
-
-        due = case.first_response_due
-        self.notify_staff(
-            session,
-            "staff_new_case",
-            {
-                "ref": case.ref,
-                "due_date": due.astimezone(self.config.deadlines.tz) if due else self.clock(),
-                "category": case.category,
-                "language": case.language,
-                "subject": masked(mail.subject),
-                "text": masked(mail.text),
-                "indicators": mail.indicators,
-                "attachments": [
-                    {"filename": masked(a.filename), "size": a.size, "content_type": a.content_type}
-                    for a in mail.attachments
-                ],
-            },
-            case=case,
-        )
+    def notify_new_case(self, session: Session, case: Case, message: StoredMessage) -> None:
+        self.notify_staff(session, "staff_new_case", {"message": message.id}, case=case)
 
     def notify_staff(
         self,
         session: Session,
         kind: str,
-        context: Mapping[str, object],
+        context: dict[str, Any],
         case: Case | None = None,
-    ) -> None:
-        """Queue a notification to `staff_notify` (nothing when no such address is set)."""
+    ) -> OutboxMail | None:
+        """Queue a notification to `staff_notify` (nothing when no such address is set).
+
+        It carries no In-Reply-To to the report: the report's Message-ID may hold the
+        reporter's address, and staff copies outlive the purge.
+        """
         recipient = self.config.cases.staff_notify
         if not recipient:
-            return
-        rendered = self.renderer.render(kind, "en", context)
-        # No In-Reply-To to the report: its Message-ID may carry the reporter's address.
-        self._queue(
+            return None
+        return self._queue(
             session,
             case=case,
             kind=kind,
+            language="en",
             recipient=recipient,
-            subject=rendered.subject,
-            body=rendered.body,
+            context=context,
             automatic=False,
             auto_submitted="auto-generated",
         )
@@ -209,19 +176,12 @@ class Replies:
         """Outbox hook: tell staff that a mail could not be delivered (never about staff mail)."""
         if row.kind in STAFF_KINDS:
             return
-        ref = session.get(Case, row.case_id).ref if row.case_id is not None else "(no case)"
         self.notify_staff(
             session,
             "staff_delivery_failed",
-            {
-                "ref": ref,
-                "permanent": why == "refused permanently",
-                "reason": row.last_error or why,
-            },
-            case=session.get(Case, row.case_id) if row.case_id is not None else None,
+            {"outbox": row.id, "permanent": why == "refused permanently"},
+            case=row.case,
         )
-
-    # -- composing -----------------------------------------------------------------------
 
     def _queue(
         self,
@@ -229,36 +189,25 @@ class Replies:
         *,
         case: Case | None,
         kind: str,
+        language: str,
         recipient: str,
-        subject: str,
-        body: str,
+        context: dict[str, Any],
         automatic: bool,
         auto_submitted: str,
         in_reply_to: str | None = None,
-        references: tuple[str, ...] = (),
+        references: list[str] | None = None,
     ) -> OutboxMail:
-        now = self.clock()
-        message_id = make_message_id(self.domain)
-        raw = compose(
-            from_address=self.config.smtp.from_address,
-            from_name=self.config.smtp.from_name,
-            to=recipient,
-            subject=subject,
-            body=body,
-            message_id=message_id,
-            in_reply_to=in_reply_to,
-            references=references,
-            auto_submitted=auto_submitted,
-            date=now,
-        )
-        row = queue_mail(
+        return queue_mail(
             session,
-            now=now,
+            now=self.clock(),
             case=case,
             kind=kind,
+            language=language,
             recipient=recipient,
-            message_id=message_id.strip("<>"),
-            raw=raw,
+            context=context,
+            message_id=make_message_id(self.domain).strip("<>"),
+            in_reply_to=in_reply_to,
+            references=references or [],
             automatic=automatic,
+            auto_submitted=auto_submitted,
         )
-        return row

@@ -143,7 +143,9 @@ def test_an_oversized_mail_is_kept_raw_and_quarantined_unparsed(tmp_path: Path, 
     [item] = json.loads(out)
     assert "max_message_bytes" in item["reason"]
     assert item["subject"] is None, "an oversized mail is not parsed"
-    raw = desk.db().execute("select raw from messages where id=?", (item["id"],)).fetchone()[0]
+    raw = desk.db().execute(
+        "select raw from message_raw where message_id=?", (item["id"],)
+    ).fetchone()[0]
     assert raw == big
     assert len(desk.folder("Quarantine")) == 1
     assert len(desk.folder("Processed")) == 1

@@ -18,6 +18,7 @@ What it promises the pipeline:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import re
 import socket
@@ -133,6 +134,8 @@ class ImapMailbox:
             ) from exc
         except (OSError, IMAPClientError) as exc:
             raise MailboxError(f"cannot connect to IMAP server {where}: {_reason(exc)}") from exc
+        # INTERNALDATE as an aware datetime, not converted to naive local time.
+        client.normalise_times = False
 
         try:
             if cfg.tls == "starttls":
@@ -267,10 +270,13 @@ class ImapMailbox:
                 )
             batch = uids[start : start + self._batch_size]
             with self._errors(action):
-                sizes = self._sizes(client, batch)
+                sizes, arrivals = self._sizes(client, batch)
             for group in fetch_groups(batch, sizes, self._large_message_bytes):
                 with self._errors(action):
-                    bodies = self._bodies(client, group)
+                    if len(group) == 1 and sizes.get(group[0], 0) > self._large_message_bytes:
+                        bodies = self._large_body(client, group[0], sizes[group[0]])
+                    else:
+                        bodies = self._bodies(client, group)
                 for uid in group:
                     raw = bodies.pop(uid, None)
                     if raw is None:
@@ -278,19 +284,49 @@ class ImapMailbox:
                         # to hand on, and it is no longer ours to worry about.
                         log.debug("%s: UID %d vanished before it was fetched", self.source, uid)
                         continue
-                    yield FetchedMessage(MessageKey(self.source, validity, str(uid)), raw)
+                    key = MessageKey(self.source, validity, str(uid))
+                    yield FetchedMessage(key, raw, arrived_at=arrivals.get(uid))
 
     @staticmethod
-    def _sizes(client: IMAPClient, uids: Sequence[int]) -> dict[int, int]:
+    def _sizes(
+        client: IMAPClient, uids: Sequence[int]
+    ) -> tuple[dict[int, int], dict[int, dt.datetime]]:
+        """Each message's size and INTERNALDATE (when the server received it)."""
         # imapclient's fetch matches its answer against the UIDs it was given, so it needs
         # them as a list, not as a range string; a batch is short enough either way.
-        response = client.fetch(list(uids), ["RFC822.SIZE"])
+        response = client.fetch(list(uids), ["RFC822.SIZE", "INTERNALDATE"])
         sizes: dict[int, int] = {}
+        arrivals: dict[int, dt.datetime] = {}
         for uid, data in response.items():
             size = _int(data.get(b"RFC822.SIZE"))
             if size is not None:
                 sizes[int(uid)] = size
-        return sizes
+            arrived = data.get(b"INTERNALDATE")
+            if isinstance(arrived, dt.datetime) and arrived.tzinfo is not None:
+                arrivals[int(uid)] = arrived.astimezone(dt.UTC)
+        return sizes, arrivals
+
+    @staticmethod
+    def _large_body(client: IMAPClient, uid: int, size: int) -> dict[int, bytes]:
+        """One big message in partial FETCHes, so no single answer is held twice in memory:
+        imaplib joins a literal from its reads, and a 25 MB answer would cost several
+        copies at once; pieces of LARGE_PIECE bytes cost a few MB."""
+        whole = bytearray()
+        while True:
+            section = f"BODY.PEEK[]<{len(whole)}.{LARGE_PIECE}>"
+            response = client.fetch([uid], [section])
+            data = response.get(uid)
+            if data is None:
+                return {}
+            piece = next((v for k, v in data.items() if k.startswith(b"BODY[]")), None)
+            if not isinstance(piece, bytes) or not piece:
+                break
+            whole += piece
+            if len(piece) < LARGE_PIECE or len(whole) >= size:
+                break
+        raw = bytes(whole)
+        del whole
+        return {uid: raw}
 
     @staticmethod
     def _bodies(client: IMAPClient, uids: Sequence[int]) -> dict[int, bytes]:
@@ -432,6 +468,9 @@ def uid_set(uids: Iterable[int]) -> str:
         first = last = uid
     parts.append(f"{first}:{last}" if last > first else str(first))
     return ",".join(parts)
+
+
+LARGE_PIECE = 4 * 1024 * 1024
 
 
 def fetch_groups(

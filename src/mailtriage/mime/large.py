@@ -37,6 +37,16 @@ class ElidedRuns:
             return data
         return _MARKER.sub(self._original_run, data)
 
+    def restore_view(self, data: bytes) -> bytes | memoryview:
+        """Like `restore`, but a part that is nothing but one set-aside run (a big base64
+        attachment) comes back as a view of the original bytes, without a copy of them."""
+        marker = data.strip()
+        if self._spans and len(marker) < 64:
+            span = self._spans.get(marker)
+            if span is not None:
+                return memoryview(self._raw)[span[0] : span[1]]
+        return self.restore(data)
+
     def _original_run(self, match: re.Match[bytes]) -> bytes:
         span = self._spans.get(match.group())
         return self._raw[span[0] : span[1]] if span else match.group()

@@ -172,7 +172,9 @@ class PartWalk:
 
     def _payload(self, part: Message) -> bytes:
         """The part's body with its transfer encoding undone, elided runs put back."""
-        return decode_transfer(self.elided.restore(wire_bytes(part)), transfer_encoding_of(part))
+        return decode_transfer(
+            self.elided.restore_view(wire_bytes(part)), transfer_encoding_of(part)
+        )
 
     def _lift_uuencoded(self, text: str) -> str:
         """Files uuencoded into a plain body become attachments; the text keeps a note."""

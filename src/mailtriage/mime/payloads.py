@@ -79,12 +79,17 @@ _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 _NOT_BASE64 = bytes(sorted(set(range(256)) - set(_BASE64_ALPHABET)))
 
 
-def decode_transfer(data: bytes, encoding: str) -> bytes:
-    """The bytes the transfer encoding stands for; what will not decode stays as it came."""
+def decode_transfer(data: bytes | memoryview, encoding: str) -> bytes:
+    """The bytes the transfer encoding stands for; what will not decode stays as it came.
+
+    `data` may be a view into the raw message, so that a big base64 part is decoded without
+    first being copied out of it.
+    """
     if encoding == "base64":
         try:
             return binascii.a2b_base64(data)
         except binascii.Error:
+            data = bytes(data)
             # Bad padding or stray characters: decode the base64 characters that are there.
             cleaned = data.translate(None, _NOT_BASE64)
             cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
@@ -92,6 +97,7 @@ def decode_transfer(data: bytes, encoding: str) -> bytes:
                 return binascii.a2b_base64(cleaned)
             except binascii.Error:
                 return data
+    data = bytes(data)
     if encoding == "quoted-printable":
         return binascii.a2b_qp(data)
     if encoding in ("x-uuencode", "uuencode", "x-uue", "uue"):

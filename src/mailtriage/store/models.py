@@ -107,8 +107,7 @@ class StoredMessage(Base):
 
     id: Mapped[intpk]
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    size: Mapped[int]
-    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int]  # of the raw bytes, which live in `RawMessage` (see store/rawstore.py)
     stored_at: Mapped[utc]
     arrived_at: Mapped[utc]
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -144,6 +143,17 @@ class StoredMessage(Base):
     sightings: Mapped[list[MailboxSighting]] = relationship(
         back_populates="message", cascade="all, delete-orphan"
     )
+
+
+class RawMessage(Base):
+    """A message's bytes exactly as received; erased by the purge."""
+
+    __tablename__ = "message_raw"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class MailboxSighting(Base):
@@ -205,7 +215,8 @@ class OutboxMail(Base):
     """An outgoing mail, written in the same transaction as the change that caused it.
 
     The Message-ID is fixed when the row is written, so a reply to it threads into the case
-    even before it was delivered, and a retried delivery is the same message.
+    even before it was delivered; the bytes are composed at the first delivery attempt (so the
+    Date is the sending time) and kept, so every retry sends the very same message.
     """
 
     __tablename__ = "outbox"
@@ -215,9 +226,16 @@ class OutboxMail(Base):
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
     kind: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8))
+    # What the template needs beyond the case itself, as plain JSON values; the mail is
+    # rendered and composed when it is first sent, and `raw` keeps exactly what was sent.
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
     automatic: Mapped[bool] = mapped_column(Boolean)
+    auto_submitted: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str | None] = mapped_column(String(320), index=True)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[str] | None] = mapped_column(JSON)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

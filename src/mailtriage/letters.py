@@ -1,0 +1,108 @@
+"""Turning a queued outbox row into the bytes that are sent.
+
+Done at the first delivery attempt rather than at queue time: intake stays fast, the Date
+header is the moment of sending, and a template fixed in the meantime applies to mail still
+waiting. The template context is rebuilt from the case and the stored message; report text
+shown to staff is masked here, because staff mailboxes keep it beyond any purge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailtriage.config import Config
+from mailtriage.render import Renderer, compose, mask_personal
+from mailtriage.store.models import Case, OutboxMail, StoredMessage
+
+INDICATOR_KINDS = ("urls", "hosts", "ipv4", "ipv6", "datetimes")
+
+
+class LetterError(Exception):
+    """The row cannot be made into a mail (a missing case or message, a broken template)."""
+
+
+class Letters:
+    def __init__(self, config: Config, renderer: Renderer) -> None:
+        self.config = config
+        self.renderer = renderer
+
+    def build(self, session: Session, row: OutboxMail, now: dt.datetime) -> bytes:
+        """The complete message for `row`. Raises LetterError, ComposeError or RenderError."""
+        assert row.recipient is not None
+        context = self._context(session, row)
+        rendered = self.renderer.render(row.kind, row.language, context)  # type: ignore[arg-type]
+        return compose(
+            from_address=self.config.smtp.from_address,
+            from_name=self.config.smtp.from_name,
+            to=row.recipient,
+            subject=rendered.subject,
+            body=rendered.body,
+            message_id=f"<{row.message_id}>",
+            in_reply_to=row.in_reply_to,
+            references=row.references or (),
+            auto_submitted=row.auto_submitted,
+            date=now,
+        )
+
+    def _context(self, session: Session, row: OutboxMail) -> dict[str, Any]:
+        saved = dict(row.context or {})
+        case = row.case
+        tz = self.config.deadlines.tz
+        if row.kind in ("staff_quarantine",):
+            message = self._message(session, saved["message"])
+            return {"quarantine_id": message.id, "reason": message.quarantine_reason or ""}
+        if case is None:
+            raise LetterError(f"{row.kind}: the case is gone")
+        context: dict[str, Any] = {"ref": case.ref}
+        if row.kind == "acknowledgement":
+            if case.first_response_due is None:
+                raise LetterError("acknowledgement: the case has no due date")
+            context |= {
+                "due_date": case.first_response_due.astimezone(tz),
+                "missing_target": bool(saved.get("missing_target")),
+                "missing_time": bool(saved.get("missing_time")),
+                "first_response_workdays": self.config.deadlines.first_response_workdays,
+            }
+        elif row.kind == "redirect":
+            context["contact_form_url"] = self.config.policy.contact_form_url
+        elif row.kind == "staff_new_case":
+            context |= self._new_case(session, case, saved["message"])
+        elif row.kind == "staff_stranger_on_case":
+            context |= {"ref": saved["ref"], "new_ref": case.ref}
+        elif row.kind == "staff_delivery_failed":
+            failed = session.get(OutboxMail, saved["outbox"])
+            context |= {
+                "permanent": bool(saved.get("permanent")),
+                "reason": (failed.last_error if failed else None) or "unknown",
+            }
+        return context
+
+    def _new_case(self, session: Session, case: Case, message_id: int) -> dict[str, Any]:
+        message = self._message(session, message_id)
+
+        def masked(text: str | None) -> str:
+            return mask_personal(text or "", address=case.reporter_address, name=case.reporter_name)
+
+        due = case.first_response_due or case.received_at
+        return {
+            "due_date": due.astimezone(self.config.deadlines.tz),
+            "category": case.category,
+            "language": case.language,
+            "subject": masked(message.subject),
+            "text": masked(message.text_body),
+            "indicators": {kind: [] for kind in INDICATOR_KINDS} | (message.indicators or {}),
+            "attachments": [
+                {"filename": masked(a.filename), "size": a.size, "content_type": a.content_type}
+                for a in message.attachments
+            ],
+        }
+
+    @staticmethod
+    def _message(session: Session, message_id: int) -> StoredMessage:
+        message = session.get(StoredMessage, message_id)
+        if message is None:
+            raise LetterError("the stored message is gone")
+        return message
