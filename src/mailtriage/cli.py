@@ -181,10 +181,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     store = open_store(config)
     intake = Intake(config, store)
     sender = make_sender(config, store, intake)
-    if args.once:
-        one_pass(config, intake, sender)
-        return EXIT_OK
-    return _run_forever(config, intake, sender)
+    try:
+        if args.once:
+            one_pass(config, intake, sender)
+            return EXIT_OK
+        return _run_forever(config, intake, sender)
+    finally:
+        intake.close()
 
 
 def one_pass(config: Config, intake: Intake, sender: OutboxSender) -> IntakeReport:

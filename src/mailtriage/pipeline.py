@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from mailtriage.casework import BatchKnowledge, CaseDesk, Outcome
 from mailtriage.config import Config
 from mailtriage.mailbox.base import FetchedMessage, Mailbox, MailboxError, MessageKey
 from mailtriage.message import InboundMail, ParseError, parse_message
+from mailtriage.parsepool import Parsed, ParsePool
 from mailtriage.replies import Replies
 from mailtriage.store.db import Store, StoreUnavailable
 from mailtriage.store.models import MailboxSighting, MessageStatus, StoredMessage
@@ -103,23 +105,30 @@ class Intake:
         self.clock = clock
         self.replies = Replies(config, clock)
         self.desk = CaseDesk(config, self.replies, clock)
+        self.parse_pool = ParsePool()
 
     # -- sources -------------------------------------------------------------------------
 
     def run_mailbox(self, mailbox: Mailbox) -> IntakeReport:
-        """Ingest everything waiting in `mailbox`. Raises StoreUnavailable or MailboxError."""
+        """Ingest everything waiting in `mailbox`. Raises StoreUnavailable or MailboxError.
+
+        With a backlog, each batch is fetched, stored and handed to the parse worker before
+        the batch before it is applied and filed, so parsing overlaps everything else.
+        """
         report = IntakeReport()
-        batch: list[FetchedMessage] = []
-        batch_bytes = 0
-        for fetched in mailbox.fetch_new():
-            batch.append(fetched)
-            batch_bytes += len(fetched.raw)
-            if len(batch) >= BATCH_MESSAGES or batch_bytes >= BATCH_BYTES:
-                self._ingest_batch(mailbox, batch, report)
-                batch, batch_bytes = [], 0
-        if batch:
-            self._ingest_batch(mailbox, batch, report)
+        waiting: _StoredBatch | None = None
+        for batch in _batches(mailbox.fetch_new()):
+            stored = self._store(batch, report)
+            if waiting is not None:
+                stored.parsing = self.parse_pool.submit(stored.raws)
+                self._finish(mailbox, waiting, report)
+            waiting = stored
+        if waiting is not None:
+            self._finish(mailbox, waiting, report)
         return report
+
+    def close(self) -> None:
+        self.parse_pool.close()
 
     def ingest_raw(self, raw: bytes, source: str = "pipe") -> IntakeReport:
         """One message from an MTA pipe or a file: stored, then processed."""
@@ -159,13 +168,18 @@ class Intake:
 
     # -- the three steps -----------------------------------------------------------------
 
-    def _ingest_batch(
-        self, mailbox: Mailbox, batch: list[FetchedMessage], report: IntakeReport
-    ) -> None:
+    def _store(self, batch: list[FetchedMessage], report: IntakeReport) -> _StoredBatch:
         message_ids = self._store_batch(batch, report)
-        raws = {message_ids[f.key]: f.raw for f in batch}
-        self._process_ids(sorted(set(message_ids.values())), report, raws=raws)
-        self._file(mailbox, [f.key for f in batch], report)
+        return _StoredBatch(
+            keys=[f.key for f in batch],
+            ids=sorted(set(message_ids.values())),
+            raws={message_ids[f.key]: f.raw for f in batch},
+        )
+
+    def _finish(self, mailbox: Mailbox, stored: _StoredBatch, report: IntakeReport) -> None:
+        parsed = self.parse_pool.results(stored.parsing)
+        self._process_ids(stored.ids, report, raws=stored.raws, parsed=parsed)
+        self._file(mailbox, stored.keys, report)
 
     def _store_batch(
         self, batch: list[FetchedMessage], report: IntakeReport
@@ -231,6 +245,7 @@ class Intake:
         report: IntakeReport,
         retry: bool = False,
         raws: dict[int, bytes] | None = None,
+        parsed: Parsed | None = None,
     ) -> None:
         """Step 2: parse, decide and apply every message; a failure quarantines only its own.
 
@@ -244,14 +259,16 @@ class Intake:
         attempt = IntakeReport()
         try:
             with self._session() as session:
-                self._apply_batch(session, message_ids, wanted, attempt, raws or {})
+                self._apply_batch(session, message_ids, wanted, attempt, raws or {}, parsed or {})
         except StoreUnavailable:
             raise  # the store itself failed: nothing is filed, the next pass retries
         except Exception as exc:  # one bad message must not stop the batch
             log.info("batch fell back to one savepoint per message (%s)", type(exc).__name__)
             attempt = IntakeReport()
             with self._session() as session:
-                self._apply_isolated(session, message_ids, wanted, attempt, raws or {})
+                self._apply_isolated(
+                    session, message_ids, wanted, attempt, raws or {}, parsed or {}
+                )
         report.merge(attempt)
 
     def _load(self, session: Session, ids: list[int], wanted: str) -> list[StoredMessage]:
@@ -269,11 +286,12 @@ class Intake:
         wanted: str,
         report: IntakeReport,
         raws: dict[int, bytes],
+        preparsed: Parsed,
     ) -> None:
         parsed: list[tuple[StoredMessage, InboundMail]] = []
         for message in self._load(session, ids, wanted):
             try:
-                parsed.append((message, self._parse(message, raws)))
+                parsed.append((message, self._parse(message, raws, preparsed)))
             except (ParseError, MessageTooLarge) as exc:
                 self._quarantine(session, message, exc)
                 report.add_outcome(message.status, None)
@@ -293,6 +311,7 @@ class Intake:
         wanted: str,
         report: IntakeReport,
         raws: dict[int, bytes],
+        preparsed: Parsed,
     ) -> None:
         prefix = self.config.cases.ref_prefix
         for message in self._load(session, ids, wanted):
@@ -300,7 +319,7 @@ class Intake:
             savepoint = session.begin_nested()
             try:
                 with session.no_autoflush:
-                    mail = self._parse(message, raws)
+                    mail = self._parse(message, raws, preparsed)
                     knowledge = BatchKnowledge.load(
                         session, [(message, mail)], prefix, self.clock()
                     )
@@ -317,11 +336,18 @@ class Intake:
                 outcome = Outcome(message.status)
             report.add_outcome(outcome.status, outcome.opened_ref)
 
-    def _parse(self, message: StoredMessage, raws: dict[int, bytes]) -> InboundMail:
+    def _parse(
+        self, message: StoredMessage, raws: dict[int, bytes], preparsed: Parsed
+    ) -> InboundMail:
         message.attempts += 1
         limit = self.config.cases.max_message_bytes
         if message.size > limit:
             raise MessageTooLarge(f"{message.size} bytes is over max_message_bytes ({limit})")
+        done = preparsed.get(message.id)
+        if isinstance(done, ParseError):
+            raise done
+        if done is not None:
+            return done
         return parse_message(self._raw(message, raws))
 
     @staticmethod
@@ -423,6 +449,30 @@ class Intake:
                 )
             )
         return found
+
+
+@dataclass
+class _StoredBatch:
+    """A batch whose raw bytes are committed, waiting to be applied and filed."""
+
+    keys: list[MessageKey]
+    ids: list[int]
+    raws: dict[int, bytes]
+    parsing: Future[Parsed] | None = None
+
+
+def _batches(fetched: Iterable[FetchedMessage]) -> Iterator[list[FetchedMessage]]:
+    """Fetched mail in batches of BATCH_MESSAGES, or fewer when they pass BATCH_BYTES."""
+    batch: list[FetchedMessage] = []
+    size = 0
+    for message in fetched:
+        batch.append(message)
+        size += len(message.raw)
+        if len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 class MessageTooLarge(Exception):
