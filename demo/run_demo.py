@@ -6,6 +6,8 @@ delivered into, and the Maildir outbox that replies are written to.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import shutil
 import sys
 from pathlib import Path
@@ -49,6 +51,23 @@ def seed() -> Path:
     return config
 
 
+def show_outbox(lines_per_mail: int = 14) -> None:
+    """Print what the desk wrote: every mail in the outbox Maildir, the start of its text."""
+    written = sorted((RUN / "outbox" / "new").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    print(f"\n{len(written)} mails written to {RUN / 'outbox'}:")
+    for path in written:
+        mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = mail.get_content().replace("\r\n", "\n").strip().splitlines()
+        print("\n" + "=" * 78)
+        for header in ("To", "Subject", "In-Reply-To", "Auto-Submitted"):
+            if mail[header]:
+                print(f"{header}: {mail[header]}")
+        print()
+        print("\n".join(body[:lines_per_mail]))
+        if len(body) > lines_per_mail:
+            print(f"[... {len(body) - lines_per_mail} more lines]")
+
+
 def run() -> int:
     config = str(seed())
     print(f"demo desk in {RUN}: {len(list((HERE / 'seed').glob('*.eml')))} sample mails seeded\n")
@@ -56,7 +75,9 @@ def run() -> int:
     if code != 0:
         return code
     print()
-    return main(["--config", config, "cases"])
+    code = main(["--config", config, "cases"])
+    show_outbox()
+    return code
 
 
 if __name__ == "__main__":
