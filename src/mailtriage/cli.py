@@ -12,17 +12,16 @@ import argparse
 import datetime as dt
 import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
-from types import FrameType
 from typing import Any
 
 from sqlalchemy import select
 
 from mailtriage.cases import State
 from mailtriage.config import Config, ConfigError, find_config_path, load_config
+from mailtriage.daemon import Daemon
+from mailtriage.jobs import Jobs
 from mailtriage.letters import Letters
 from mailtriage.mailbox.base import Mailbox, MailboxError
 from mailtriage.outbox import OutboxSender
@@ -30,6 +29,7 @@ from mailtriage.pipeline import Intake, IntakeReport
 from mailtriage.render import Renderer, RenderError
 from mailtriage.store.db import Store, StoreUnavailable
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
+from mailtriage.systemd import Notifier, configure_logging
 from mailtriage.transport.base import DeliveryError, Transport
 from mailtriage.transport.maildir import MaildirTransport
 from mailtriage.transport.smtp import SmtpTransport
@@ -106,11 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.verbose)
     # Third-party loggers stay quiet: some of them would print message headers.
     for noisy in ("imapclient", "alembic", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -181,20 +177,25 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     store = open_store(config)
     intake = Intake(config, store)
     sender = make_sender(config, store, intake)
+    jobs = Jobs(config, store, intake.replies, intake.clock)
     try:
         if args.once:
-            one_pass(config, intake, sender)
+            one_pass(config, intake, sender, jobs)
             return EXIT_OK
-        return _run_forever(config, intake, sender)
+        daemon = Daemon(
+            config, intake, sender, jobs, lambda: open_mailbox(config), Notifier.from_env()
+        )
+        return daemon.run()
     finally:
         intake.close()
 
 
-def one_pass(config: Config, intake: Intake, sender: OutboxSender) -> IntakeReport:
-    """Finish what a crash left, ingest everything waiting, then deliver the outbox.
+def one_pass(config: Config, intake: Intake, sender: OutboxSender, jobs: Jobs) -> IntakeReport:
+    """Finish what a crash left, ingest everything waiting, run the jobs that are due, then
+    deliver the outbox.
 
-    The outbox is delivered even when the mailbox cannot be reached, so replies already
-    decided on still go out; the mailbox error is raised afterwards.
+    The jobs and the outbox run even when the mailbox cannot be reached, so reminders and
+    replies already decided on still go out; the mailbox error is raised afterwards.
     """
     report = intake.process_pending()
     mailbox_error: MailboxError | None = None
@@ -206,11 +207,17 @@ def one_pass(config: Config, intake: Intake, sender: OutboxSender) -> IntakeRepo
             mailbox.close()
     except MailboxError as exc:
         mailbox_error = exc
+    done = jobs.run_all()
     delivery = sender.deliver_due()
     if report.fetched or delivery.sent or delivery.deferred or delivery.failed:
         log.info(
-            "%s; mail sent %d, deferred %d, failed %d",
+            "%s; reminders %d, escalations %d, updates %d, digests %d; "
+            "mail sent %d, deferred %d, failed %d",
             _report_line(report),
+            done.reminders,
+            done.escalations,
+            done.updates,
+            done.digests,
             delivery.sent,
             delivery.deferred,
             delivery.failed,
@@ -218,30 +225,6 @@ def one_pass(config: Config, intake: Intake, sender: OutboxSender) -> IntakeRepo
     if mailbox_error is not None:
         raise mailbox_error
     return report
-
-
-def _run_forever(config: Config, intake: Intake, sender: OutboxSender) -> int:
-    """Poll until SIGTERM/SIGINT; a failed pass is logged and retried with backoff."""
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d received, stopping after the message in hand", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    delay = config.mailbox.poll_interval_seconds
-    backoff = 1.0
-    while not stop.is_set():
-        try:
-            one_pass(config, intake, sender)
-            backoff = 1.0
-            stop.wait(delay)
-        except (MailboxError, StoreUnavailable) as exc:
-            log.warning("pass failed, retrying in %.0f s: %s", backoff, exc)
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 300.0)
-    return EXIT_OK
 
 
 def _report_line(report: IntakeReport) -> str:

@@ -114,6 +114,7 @@ class DeadlinesConfig:
     holidays_exclude: tuple[str, ...] = ()
     extra_closed_days: tuple[dt.date, ...] = ()
     liberation_day_every_year: bool = False
+    digest_time: str = "08:00"
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -313,12 +314,25 @@ def _check_semantics(config: Config) -> None:
     for day in config.deadlines.workdays:
         if day not in WEEKDAYS:
             raise ConfigError(f"deadlines.workdays: {day!r} is not one of {', '.join(WEEKDAYS)}")
+    if not config.deadlines.workdays:
+        raise ConfigError("deadlines.workdays: at least one day of the week is a working day")
+    from mailtriage.workdays import unknown_holiday_names
+
+    unknown = unknown_holiday_names(config.deadlines.holidays_exclude)
+    if unknown:
+        raise ConfigError(
+            f"deadlines.holidays_exclude: not a Dutch public holiday: {', '.join(unknown)}"
+        )
     try:
         zoneinfo.ZoneInfo(config.deadlines.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(
             f"deadlines.timezone: unknown time zone {config.deadlines.timezone!r}"
         ) from exc
+    try:
+        dt.time.fromisoformat(config.deadlines.digest_time)
+    except ValueError as exc:
+        raise ConfigError('deadlines.digest_time: must be a time of day like "08:00"') from exc
     if config.deadlines.first_response_workdays < 1:
         raise ConfigError("deadlines.first_response_workdays: must be at least 1")
 

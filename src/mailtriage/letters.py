@@ -51,9 +51,11 @@ class Letters:
         saved = dict(row.context or {})
         case = row.case
         tz = self.config.deadlines.tz
-        if row.kind in ("staff_quarantine",):
+        if row.kind == "staff_quarantine":
             message = self._message(session, saved["message"])
             return {"quarantine_id": message.id, "reason": message.quarantine_reason or ""}
+        if row.kind == "staff_digest":
+            return _digest_context(saved, tz)
         if case is None:
             raise LetterError(f"{row.kind}: the case is gone")
         context: dict[str, Any] = {"ref": case.ref}
@@ -72,6 +74,20 @@ class Letters:
             context |= self._new_case(session, case, saved["message"])
         elif row.kind == "staff_stranger_on_case":
             context |= {"ref": saved["ref"], "new_ref": case.ref}
+        elif row.kind in ("staff_reminder", "staff_escalation"):
+            if case.first_response_due is None:
+                raise LetterError(f"{row.kind}: the case has no due date")
+            context |= {
+                "due_date": case.first_response_due.astimezone(tz),
+                "first_response_workdays": self.config.deadlines.first_response_workdays,
+                "overdue_workdays": saved.get("overdue_workdays", 0),
+            }
+        elif row.kind in ("progress_update", "staff_update_sent"):
+            context |= {
+                "state": case.state,
+                "next_update_date": dt.date.fromisoformat(saved["next_update_date"]),
+                "update_interval_workdays": self.config.deadlines.update_interval_workdays,
+            }
         elif row.kind == "staff_delivery_failed":
             failed = session.get(OutboxMail, saved["outbox"])
             context |= {
@@ -106,3 +122,26 @@ class Letters:
         if message is None:
             raise LetterError("the stored message is gone")
         return message
+
+
+def _digest_context(saved: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
+    def when(value: str | None) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(value).astimezone(tz) if value else None
+
+    def rows(name: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "ref": r["ref"],
+                "state": r["state"],
+                "due": when(r["due"]),
+                "next_update": when(r["next_update"]),
+            }
+            for r in saved.get(name, [])
+        ]
+
+    return {
+        "today": dt.date.fromisoformat(saved["today"]),
+        "overdue": rows("overdue"),
+        "due_soon": rows("due_soon"),
+        "open": rows("open"),
+    }

@@ -27,6 +27,7 @@ from mailtriage.transport.base import DeliveryError, Transport
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = dt.timedelta(minutes=5)
+MAX_ROUNDS = 3
 LAST_ERROR_CHARS = 300
 
 Clock = Callable[[], dt.datetime]
@@ -113,7 +114,18 @@ class OutboxSender:
         self.on_failure = on_failure
 
     def deliver_due(self, limit: int = 500) -> DeliveryReport:
+        """Send every row that is due. A failure may queue a notice to staff; that notice is
+        due at once and goes out in the same call (a second round, at most a few)."""
         report = DeliveryReport()
+        for _ in range(MAX_ROUNDS):
+            sent_before = report.sent + report.failed + report.deferred
+            if not self._deliver_round(limit, report):
+                break
+            if report.deferred or report.sent + report.failed + report.deferred == sent_before:
+                break
+        return report
+
+    def _deliver_round(self, limit: int, report: DeliveryReport) -> bool:
         now = self.clock()
         with self.store.session() as session:
             due = session.scalars(
@@ -130,7 +142,7 @@ class OutboxSender:
                 .limit(limit)
             ).all()
         if not due:
-            return report
+            return False
         transport = self.transport_factory()
         try:
             for row_id in due:
@@ -160,7 +172,7 @@ class OutboxSender:
                 report.sent += 1
         finally:
             transport.close()
-        return report
+        return True
 
     def _claim(self, row_id: int) -> tuple[str, bytes, str] | None:
         now = self.clock()

@@ -109,11 +109,15 @@ class Intake:
 
     # -- sources -------------------------------------------------------------------------
 
-    def run_mailbox(self, mailbox: Mailbox) -> IntakeReport:
+    def run_mailbox(
+        self, mailbox: Mailbox, should_stop: Callable[[], bool] | None = None
+    ) -> IntakeReport:
         """Ingest everything waiting in `mailbox`. Raises StoreUnavailable or MailboxError.
 
         With a backlog, each batch is fetched, stored and handed to the parse worker before
         the batch before it is applied and filed, so parsing overlaps everything else.
+        `should_stop` is asked between batches: a daemon told to stop finishes the batch in
+        hand and leaves the rest in the inbox for next time.
         """
         report = IntakeReport()
         waiting: _StoredBatch | None = None
@@ -123,6 +127,8 @@ class Intake:
                 stored.parsing = self.parse_pool.submit(stored.raws)
                 self._finish(mailbox, waiting, report)
             waiting = stored
+            if should_stop is not None and should_stop():
+                break
         if waiting is not None:
             self._finish(mailbox, waiting, report)
         return report

@@ -25,9 +25,7 @@ from mailtriage.store.models import Case, OutboxMail, StoredMessage
 
 Clock = Callable[[], dt.datetime]
 
-STAFF_KINDS = frozenset(
-    {"staff_new_case", "staff_delivery_failed", "staff_quarantine", "staff_stranger_on_case"}
-)
+REPORTER_KINDS = ("acknowledgement", "redirect", "progress_update", "closing", "relay")
 MAX_REFERENCES = 20
 
 
@@ -141,6 +139,32 @@ class Replies:
         ledger.add(recipient)
         return None
 
+    def progress_update(
+        self, session: Session, ledger: AutoReplyLedger, case: Case, next_update: dt.date
+    ) -> str | None:
+        """Queue the automatic progress update; returns why it may not go, or None."""
+        recipient = case.reporter_address
+        now = self.clock()
+        sent_today = (
+            ledger.count(session, recipient, now - dt.timedelta(days=1)) if recipient else 0
+        )
+        refusal = autoreply_refusal(self.guard, recipient, sent_today)
+        if refusal is not None:
+            return refusal
+        assert recipient is not None
+        self._queue(
+            session,
+            case=case,
+            kind="progress_update",
+            language=case.language,
+            recipient=recipient,
+            context={"next_update_date": next_update.isoformat()},
+            automatic=True,
+            auto_submitted="auto-generated",
+        )
+        ledger.add(recipient)
+        return None
+
     # -- to staff ------------------------------------------------------------------------
 
     def notify_new_case(self, session: Session, case: Case, message: StoredMessage) -> None:
@@ -174,7 +198,7 @@ class Replies:
 
     def delivery_failed(self, session: Session, row: OutboxMail, why: str) -> None:
         """Outbox hook: tell staff that a mail could not be delivered (never about staff mail)."""
-        if row.kind in STAFF_KINDS:
+        if row.kind.startswith("staff_"):
             return
         self.notify_staff(
             session,

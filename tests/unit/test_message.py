@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -61,14 +60,11 @@ _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_corpus_mail_parses_or_is_empty(path: Path) -> None:
     raw = path.read_bytes()
-    start = time.perf_counter()
     if not raw.strip():
         with pytest.raises(ParseError, match="empty message"):
             parse_message(raw)
         return
     parsed = parse_message(raw)
-    assert time.perf_counter() - start < 5
-
     assert isinstance(parsed, InboundMail)
     assert "\n" not in parsed.subject and "\r" not in parsed.subject
     assert len(parsed.subject) <= MAX_SUBJECT_CHARS
@@ -381,10 +377,8 @@ def test_deep_nesting() -> None:
     assert parsed.subject == "deeper than the recursion limit"
 
 
-def test_a_megabyte_line_is_capped_and_fast() -> None:
-    start = time.perf_counter()
+def test_a_megabyte_line_is_capped() -> None:
     parsed = corpus("one-mb-single-line.eml")
-    assert time.perf_counter() - start < 5
     assert len(parsed.text) == MAX_TEXT_CHARS
     assert "text-truncated" in parsed.defects
 

@@ -14,7 +14,6 @@ import email
 import email.policy
 import os
 import re
-import time
 import tomllib
 from email.message import EmailMessage
 from pathlib import Path
@@ -31,6 +30,7 @@ from mailtriage.redirects import (
 )
 
 SET_DIR = Path(__file__).resolve().parents[1] / "classifier"
+PROJECT_CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 LABELS = tomllib.loads((SET_DIR / "labels.toml").read_text(encoding="utf-8"))
 MIN_RECALL = 0.85
 
@@ -139,13 +139,8 @@ def test_the_labelled_set_is_classified_without_sending_a_researcher_away(
     confusion |= {("report", True): 0, ("report", False): 0}
     false_redirects: list[str] = []
     missed: list[str] = []
-    elapsed = 0.0
-    redirect_reason(mail("warm-up", "compiles the patterns before the clock runs"))
     for item in mails:
-        parsed = parse_message(item.path.read_bytes())
-        start = time.perf_counter()
-        reason = redirect_reason(parsed)
-        elapsed += time.perf_counter() - start
+        reason = redirect_reason(parse_message(item.path.read_bytes()))
         confusion[(item.label, reason is not None)] += 1
         if item.label == "report" and reason is not None:
             false_redirects.append(f"{item.name} ({reason})")
@@ -166,7 +161,6 @@ def test_the_labelled_set_is_classified_without_sending_a_researcher_away(
             f"  redirect precision {precision:.3f}  recall {recall:.3f}",
             f"  confusion: redirected {tp} of {tp + fn} non-reports, "
             f"{fp} of {fp + tn} reports (false redirects)",
-            f"  mean classification time {elapsed / len(mails) * 1000:.3f} ms per mail",
             *(f"  missed (answered as a report): {name}" for name in missed),
             *(f"  FALSE REDIRECT: {name}" for name in false_redirects),
         ],
@@ -389,73 +383,57 @@ def test_the_tables_are_readable_data() -> None:
     assert REDIRECT_THRESHOLD > 0
 
 
-# --------------------------------------------------------------------------- performance
+# --------------------------------------------------------------------------- hostile input
+# How long these take is measured in bench/textwork.py. Here a catastrophic-backtracking
+# regression shows as a test that hangs; what is asserted is the answer a user gets.
 
 
 def _typical_mails() -> list[InboundMail]:
     return [parse_message(p.read_bytes()) for p in sorted(SET_DIR.glob("*.eml"))]
 
 
-def test_a_typical_mail_is_classified_in_well_under_a_millisecond(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_typical_mail_gets_the_same_answer_every_time_and_explain_agrees() -> None:
     mails = _typical_mails()
-    for parsed in mails:
-        redirect_reason(parsed)  # compile the patterns
-    rounds = 20
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for parsed in mails:
-            redirect_reason(parsed)
-    per_mail = (time.perf_counter() - start) / (rounds * len(mails))
-    _say(capsys, [f"redirect_reason: {per_mail * 1000:.3f} ms per typical mail"])
-    assert per_mail < 0.002  # the target is ~0.2 ms; the bound leaves room for slow CI hosts
+    first = [redirect_reason(parsed) for parsed in mails]
+    assert set(first) - {None} <= {rule.name for rule in REDIRECT_RULES}
+    # Patterns are compiled once and cached: the order mails come in must not change answers.
+    assert [redirect_reason(parsed) for parsed in reversed(mails)] == first[::-1]
+    assert [explain(parsed).reason for parsed in mails] == first
 
 
 @pytest.mark.parametrize(
-    "line",
+    ("line", "reason"),
     [
-        "a" * 1_000_000,
-        "-" * 1_000_000,
-        " " * 1_000_000,
-        "is " * 330_000,
-        "from: " + "x" * 1_000_000,
-        "from: x\n" * 120_000,
-        ("van: x\n" + "   > > y\n" * 5) * 30_000,
-        "https://" + "a/" * 500_000,
-        "klacht factuur " * 70_000,
-        "phishing " * 110_000,
-    ],
-    ids=[
-        "letters",
-        "dashes",
-        "spaces",
-        "words",
-        "header",
-        "headers",
-        "quoted-headers",
-        "url",
-        "topics",
-        "phish",
+        pytest.param("a" * 1_000_000, None, id="letters"),
+        pytest.param("-" * 1_000_000, None, id="dashes"),
+        pytest.param(" " * 1_000_000, None, id="spaces"),
+        pytest.param("is " * 330_000, None, id="words"),
+        pytest.param("from: " + "x" * 1_000_000, None, id="header"),
+        pytest.param("from: x\n" * 120_000, None, id="headers"),
+        pytest.param(("van: x\n" + "   > > y\n" * 5) * 30_000, None, id="quoted-headers"),
+        pytest.param("https://" + "a/" * 500_000, None, id="url"),
+        pytest.param("klacht factuur " * 70_000, "service-complaint", id="topics"),
+        pytest.param("phishing " * 110_000, None, id="phish"),
     ],
 )
-def test_a_megabyte_line_costs_milliseconds_not_minutes(line: str) -> None:
+def test_a_megabyte_line_is_classified_by_what_it_says(line: str, reason: str | None) -> None:
     parsed = dataclasses.replace(mail("x", "x"), subject=line[:1_000], text=line)
-    start = time.perf_counter()
-    redirect_reason(parsed)
-    explain(parsed)
-    assert time.perf_counter() - start < 1.0
+    assert redirect_reason(parsed) == reason
+    assert explain(parsed).reason == reason
 
 
-def test_the_shared_corpus_malformed_files_classify_quickly() -> None:
+def _malformed_mails() -> list[Path]:
+    """The shared corpus's malformed mails when MAILTRIAGE_CORPUS is set, else the project's
+    own corpus (mostly malformed too). Empty files are left out: there is nothing to classify,
+    and test_message holds that the parser refuses them."""
     corpus = _corpus()
-    if corpus is None:
-        pytest.skip("MAILTRIAGE_CORPUS is not set")
-    for path in sorted((corpus / "malformed").glob("*.eml")):
-        try:
-            parsed = parse_message(path.read_bytes())
-        except Exception:
-            continue  # the parser's own tests cover what it refuses
-        start = time.perf_counter()
-        redirect_reason(parsed)
-        assert time.perf_counter() - start < 0.5, path.name
+    folder = corpus / "malformed" if corpus is not None else PROJECT_CORPUS
+    return [p for p in sorted(folder.glob("*.eml")) if p.read_bytes().strip()]
+
+
+@pytest.mark.parametrize("path", _malformed_mails(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_malformed_mail_is_classified_as_a_report_or_by_a_known_rule(path: Path) -> None:
+    parsed = parse_message(path.read_bytes())
+    reason = redirect_reason(parsed)
+    assert reason is None or reason in {rule.name for rule in REDIRECT_RULES}
+    assert explain(parsed).reason == reason

@@ -7,7 +7,6 @@ import datetime as dt
 import email.policy
 import email.utils
 import re
-import time
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -79,6 +78,25 @@ CONTEXTS: dict[str, dict[str, object]] = {
     },
     "staff_quarantine": {"quarantine_id": 42, "reason": "ParseError: no headers"},
     "staff_stranger_on_case": {"ref": REF, "new_ref": "PZEM-SEC-2026-0008"},
+    "staff_reminder": {"ref": REF, "due_date": DUE, "first_response_workdays": 5},
+    "staff_escalation": {
+        "ref": REF,
+        "due_date": DUE,
+        "first_response_workdays": 5,
+        "overdue_workdays": 2,
+    },
+    "staff_update_sent": {
+        "ref": REF,
+        "state": "fixing",
+        "next_update_date": dt.date(2026, 12, 18),
+        "update_interval_workdays": 10,
+    },
+    "staff_digest": {
+        "today": dt.date(2026, 12, 7),
+        "overdue": [{"ref": REF, "state": "acknowledged", "due": DUE, "next_update": None}],
+        "due_soon": [],
+        "open": [{"ref": REF, "state": "acknowledged", "due": DUE, "next_update": None}],
+    },
 }
 
 
@@ -257,13 +275,18 @@ def test_every_template_renders_with_its_documented_context(
     assert "{{" not in mail.body and "{%" not in mail.body
     assert mail.body.endswith("\n") and not mail.body.endswith("\n\n")
     assert "\n\n\n" not in mail.body
-    if kind != "staff_quarantine":
+    if kind not in ("staff_quarantine", "staff_digest"):  # about no single case
         assert "[PZEM-SEC-2026-" in mail.subject
 
 
 @pytest.mark.parametrize("kind", sorted(CONTEXTS))
 def test_a_missing_variable_is_an_error_not_an_empty_promise(renderer: Renderer, kind: str) -> None:
-    required = {"acknowledgement": "due_date", "redirect": "ref", "staff_quarantine": "reason"}
+    required = {
+        "acknowledgement": "due_date",
+        "redirect": "ref",
+        "staff_quarantine": "reason",
+        "staff_digest": "overdue",
+    }
     context = dict(CONTEXTS[kind])
     context.pop(required.get(kind, "ref"))
     with pytest.raises(RenderError):
@@ -667,8 +690,11 @@ def test_masking_keeps_technical_details(keep: str) -> None:
     assert mask_personal(text, address="sanne@example.test", name="Sanne de Vries") == text
 
 
-def test_masking_is_fast_on_hostile_text() -> None:
+def test_masking_leaves_hostile_text_alone_and_still_masks_what_follows() -> None:
+    # Speed is measured in bench/textwork.py; a backtracking pattern shows here as a hang.
     hostile = ("a" * 200_000) + ("0" * 200_000) + ("a.b-" * 50_000) + ("+31 " * 50_000)
-    started = time.monotonic()
-    mask_personal(hostile, address="a@example.test", name="Aaa Bbb " * 50)
-    assert time.monotonic() - started < 5
+    tail = "\nAaa Bbb, a@example.test, +31 6 12345678"
+    masked = mask_personal(hostile + tail, address="a@example.test", name="Aaa Bbb " * 50)
+    # No address, phone number or name in the hostile part: it comes back as it went in.
+    assert masked.startswith(hostile)
+    assert masked[len(hostile) :] == "\n[reporter] [reporter], [reporter], [phone]"

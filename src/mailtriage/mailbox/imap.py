@@ -24,7 +24,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -408,12 +408,14 @@ class ImapMailbox:
         """Whether the server offers IDLE (connects if needed)."""
         return "IDLE" in self.capabilities()
 
-    def idle_wait(self, timeout_s: float) -> bool:
+    def idle_wait(self, timeout_s: float, wake: Callable[[], bool] | None = None) -> bool:
         """Wait up to `timeout_s` seconds (at most 25 minutes) for new mail in the folder.
 
         True when new mail may be waiting: the server announced it during IDLE, or it came
         in after the last `fetch_new` looked. False on a quiet timeout. A spurious True only
-        costs one empty `fetch_new`.
+        costs one empty `fetch_new`. `wake`, when given, is called about once a second while
+        waiting (the daemon pings its watchdog there); when it returns True the wait ends
+        early and returns False.
         """
         client = self._connected()
         if "IDLE" not in self._capabilities:
@@ -428,7 +430,7 @@ class ImapMailbox:
                 return True
             client.idle()
             try:
-                responses = _idle_responses(client, timeout_s)
+                responses = _idle_responses(client, timeout_s, wake)
             finally:
                 _, more = client.idle_done()
             responses.extend(more)
@@ -471,6 +473,7 @@ def uid_set(uids: Iterable[int]) -> str:
 
 
 LARGE_PIECE = 4 * 1024 * 1024
+IDLE_TICK_SECONDS = 1.0
 
 
 def fetch_groups(
@@ -503,13 +506,16 @@ def _current_uids(keys: Iterable[MessageKey], source: str, validity: int) -> tup
     return sorted(uids), ignored
 
 
-def _idle_responses(client: IMAPClient, timeout_s: float) -> list[Any]:
+def _idle_responses(
+    client: IMAPClient, timeout_s: float, wake: Callable[[], bool] | None
+) -> list[Any]:
     deadline = time.monotonic() + timeout_s
     while True:
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or (wake is not None and wake()):
             return []
-        responses: list[Any] = list(client.idle_check(timeout=remaining))
+        step = remaining if wake is None else min(remaining, IDLE_TICK_SECONDS)
+        responses: list[Any] = list(client.idle_check(timeout=step))
         # Dovecot sends "* OK Still here" keep-alives; only mailbox changes end the wait.
         if any(_announces_mail(r) for r in responses):
             return responses

@@ -245,3 +245,13 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped[Case | None] = relationship()
+
+
+class JobRun(Base):
+    """A once-per-period job that ran (the digest of a day), so it never runs twice."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[utc]
