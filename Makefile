@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo lint dovecot venv clean bench
+.PHONY: test demo lint dovecot systemd-tools venv clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,18 @@ dovecot:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
 
+# systemd-analyze, for the test that verifies mailtriage.service (no running systemd needed).
+systemd-tools:
+	@if ! command -v systemd-analyze >/dev/null 2>&1; then \
+		echo "installing systemd-analyze (systemd) through apt"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq systemd >/dev/null; \
+	fi
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench migrations
 
-test: $(VENV)/.installed-test dovecot lint
+test: $(VENV)/.installed-test dovecot systemd-tools lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(VENV)/.installed
@@ -39,6 +47,8 @@ demo: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test dovecot
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/textwork.py
 
 clean:
 	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache

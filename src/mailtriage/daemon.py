@@ -130,7 +130,8 @@ class Daemon:
         self.intake.process_pending()
         mailbox = self._mailbox or self.open_mailbox()
         self._mailbox = mailbox
-        report = self.intake.run_mailbox(mailbox, should_stop=self.stop.is_set)
+        # Asked between batches: a long backlog keeps the watchdog fed and still stops fast.
+        report = self.intake.run_mailbox(mailbox, should_stop=self._wake)
         delivery = self.sender.deliver_due()
         if report.fetched or delivery.sent or delivery.failed:
             log.info(
@@ -160,7 +161,8 @@ class Daemon:
             self._sleep(self.config.mailbox.poll_interval_seconds)
 
     def _wake(self) -> bool:
-        """Called about once a second while waiting: the loop is alive, so ping the watchdog."""
+        """Called about once a second while waiting, and between batches: the loop is alive,
+        so ping the watchdog; True when the daemon should stop."""
         self.notifier.watchdog()
         return self.stop.is_set()
 
