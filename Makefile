@@ -37,7 +37,7 @@ systemd-tools:
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations demo
 
 test: $(VENV)/.installed-test dovecot systemd-tools lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
