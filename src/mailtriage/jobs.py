@@ -88,7 +88,7 @@ class Jobs:
                     if today >= reminder_day and not kinds["reminder"]:
                         self._remind(session, case)
                         report.reminders += 1
-                elif self.calendar.is_workday(today):
+                elif today > due_day and self.calendar.is_workday(today):
                     escalated_days = {d.get("day") for d in kinds["escalation"]}
                     if today.isoformat() not in escalated_days:
                         overdue = self.calendar.workdays_between(due_day, today)
@@ -122,10 +122,15 @@ class Jobs:
                     )
                 )
             )
-            last_mail = self._last_reporter_mail(session, [c.id for c in cases])
+            ids = [c.id for c in cases]
+            last_mail = self._last_reporter_mail(session, ids)
+            last_try = self._last_event(session, ids, ("progress-update", "reply-suppressed"))
             ledger = AutoReplyLedger()
             for case in cases:
-                last = last_mail.get(case.id) or case.first_response_at or case.received_at
+                # Counted from the latest contact, or the latest update the guard refused, so
+                # a refused update is not retried (and recorded) on every run.
+                moments = (last_mail.get(case.id), last_try.get(case.id), case.first_response_at)
+                last = max((m for m in moments if m is not None), default=case.received_at)
                 last_day = last.astimezone(self.tz).date()
                 due_day = self.calendar.add_workdays(last_day, interval)
                 case.next_update_due = self._end_of(due_day)
@@ -133,12 +138,12 @@ class Jobs:
                     continue
                 next_day = self.calendar.add_workdays(today, interval)
                 refusal = self.replies.progress_update(session, ledger, case, next_day)
+                case.next_update_due = self._end_of(next_day)
                 if refusal is not None:
                     self._event(
                         case, "reply-suppressed", {"kind": "progress_update", "reason": refusal}
                     )
                     continue
-                case.next_update_due = self._end_of(next_day)
                 self._event(case, "progress-update", {"next": next_day.isoformat()})
                 self.replies.notify_staff(
                     session,
@@ -148,6 +153,19 @@ class Jobs:
                 )
                 report.updates += 1
         return report
+
+    @staticmethod
+    def _last_event(
+        session: Session, case_ids: list[int], kinds: tuple[str, ...]
+    ) -> dict[int, dt.datetime]:
+        if not case_ids:
+            return {}
+        rows = session.execute(
+            select(CaseEvent.case_id, func.max(CaseEvent.at))
+            .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind.in_(kinds))
+            .group_by(CaseEvent.case_id)
+        )
+        return {case_id: _as_utc(at) for case_id, at in rows if at is not None}
 
     @staticmethod
     def _last_reporter_mail(session: Session, case_ids: list[int]) -> dict[int, dt.datetime]:
