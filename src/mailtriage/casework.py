@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -20,8 +21,14 @@ from sqlalchemy.orm import Session
 
 from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject, store_sequence
 from mailtriage.config import Config
-from mailtriage.message import InboundMail
+from mailtriage.forwards import forwarded_sender
+from mailtriage.message import Address, InboundMail
+from mailtriage.quotes import new_text
 from mailtriage.replies import AutoReplyLedger, Replies
+from mailtriage.staffauth import StaffVerdict, staff_verdict
+from mailtriage.staffdesk import StaffDesk
+from mailtriage.states import Action as StateAction
+from mailtriage.states import transition
 from mailtriage.store.models import (
     Attachment,
     Case,
@@ -116,8 +123,13 @@ class BatchKnowledge:
                 known.by_thread_id[header_id] = case
         return known
 
-    def context(self, mail: InboundMail, config: Config) -> tuple[TriageContext, dict[int, Case]]:
-        """The triage context for `mail`, and the cases behind its KnownCase keys."""
+    def context(
+        self, mail: InboundMail, config: Config, verdict: StaffVerdict
+    ) -> tuple[TriageContext, dict[int, Case]]:
+        """The triage context for `mail`, and the cases behind its KnownCase keys.
+
+        Purged cases are out of reach for everyone but staff (who may still withdraw a
+        credit there)."""
         cases: dict[int, Case] = {}
 
         def known(case: Case) -> KnownCase:
@@ -132,10 +144,13 @@ class BatchKnowledge:
             case = self.by_thread_id.get(thread_id)
             if case is not None and case not in threaded:
                 threaded.append(case)
+        staff = verdict.authenticated
         context = TriageContext(
             own_addresses=config.own_addresses,
-            tagged_cases=tuple(known(c) for c in tagged if c.purged_at is None),
-            threaded_cases=tuple(known(c) for c in threaded if c.purged_at is None),
+            tagged_cases=tuple(known(c) for c in tagged if staff or c.purged_at is None),
+            threaded_cases=tuple(known(c) for c in threaded if staff or c.purged_at is None),
+            staff=staff,
+            claimed_staff=verdict.claimed,
         )
         return context, cases
 
@@ -174,6 +189,7 @@ class CaseDesk:
         self.config = config
         self.replies = replies
         self.clock = clock
+        self.staff = StaffDesk(config, replies, clock)
 
     def apply(
         self,
@@ -194,18 +210,31 @@ class CaseDesk:
             knowledge.learn(message, mail, original.case)
             return Outcome(message.status)
 
-        context, cases = knowledge.context(mail, self.config)
+        # The raw header text, not the decoded one: decoding encoded words can forge results.
+        verdict = staff_verdict(
+            mail, self.config.cases.staff, self.config.cases.trusted_authserv_ids, raw=raw
+        )
+        context, cases = knowledge.context(mail, self.config, verdict)
         decision = decide(mail, context)
         case = cases.get(decision.case_id) if decision.case_id is not None else None
         opened: str | None = None
         if decision.action is Action.IGNORE_AUTO:
             self._file_auto(message, decision, case)
+        elif decision.action is Action.STAFF and case is not None:
+            self.staff.handle(session, message, mail, case)
+        elif decision.action is Action.STAFF:
+            case = self._staff_without_case(session, message, raw, mail, decision, knowledge)
+            opened = case.ref if case is not None else None
         elif decision.action is Action.APPEND:
             assert case is not None
-            self._append(message, decision, case)
+            self._append(session, message, mail, decision, case)
         else:
             case = self._open_case(session, message, mail, decision, knowledge)
             opened = case.ref
+            if decision.spoofed_staff:
+                self.replies.spoof_warning(
+                    session, mail.sender.address if mail.sender else "", verdict.reason, case
+                )
         message.processed_at = self.clock()
         knowledge.learn(message, mail, case)
         return Outcome(message.status, opened)
@@ -218,11 +247,64 @@ class CaseDesk:
             message.case = case
             self._event(case, "automated-mail", {"message": message.id, "rule": decision.reason})
 
-    def _append(self, message: StoredMessage, decision: Decision, case: Case) -> None:
+    def _append(
+        self,
+        session: Session,
+        message: StoredMessage,
+        mail: InboundMail,
+        decision: Decision,
+        case: Case,
+    ) -> None:
         message.status = MessageStatus.CASE
         message.category = "report"
         message.case = case
         self._event(case, "reporter-reply", {"message": message.id, "how": decision.reason})
+        choice = credit_choice(new_text(mail.text))
+        credit_line: str | None = None
+        if choice is not None and case.purged_at is None:
+            consent, name = choice
+            case.credit_consent = consent
+            case.credit_name = name if consent else None
+            self._event(case, "credit", {"consent": consent, "by": "reporter"})
+            credit_line = f"consent to be credited as: {name}" if consent else "no credit wanted"
+        self.replies.reporter_replied(session, case, message, credit_line)
+
+    def _staff_without_case(
+        self,
+        session: Session,
+        message: StoredMessage,
+        raw: bytes,
+        mail: InboundMail,
+        decision: Decision,
+        knowledge: BatchKnowledge,
+    ) -> Case | None:
+        """A staff mail naming no case: a forwarded report opens one for its sender."""
+        sender = mail.sender.address if mail.sender else ""
+        original = forwarded_sender(raw, mail.text)
+        if original is None:
+            message.status = MessageStatus.STAFF
+            message.category = "staff"
+            self.replies.confirm_staff(
+                session,
+                None,
+                sender,
+                [],
+                ["no case tag ([REF]) in the subject and no forwarded report: nothing was done"],
+                [],
+            )
+            return None
+        case = self._open_case(session, message, mail, decision, knowledge, reporter=original)
+        message.category = "staff"
+        self._event(case, "forwarded-by-staff", {"message": message.id})
+        self.replies.confirm_staff(
+            session,
+            case,
+            sender,
+            [f"case {case.ref} opened for the forwarded report; its sender is the reporter"],
+            [],
+            [],
+        )
+        return case
 
     def _open_case(
         self,
@@ -231,9 +313,11 @@ class CaseDesk:
         mail: InboundMail,
         decision: Decision,
         knowledge: BatchKnowledge,
+        reporter: Address | None = None,
     ) -> Case:
         now = self.clock()
         deadlines = self.config.deadlines
+        reporter = reporter or (mail.sender if mail.sender and mail.sender.address else None)
         year = message.arrived_at.astimezone(deadlines.tz).year
         prefix = self.config.cases.ref_prefix
         seq = knowledge.next_sequence(session, prefix, year)
@@ -245,8 +329,8 @@ class CaseDesk:
             state=State.NEW,
             category="redirect" if redirected else "report",
             language=mail.language,
-            reporter_address=mail.sender.address if mail.sender and mail.sender.address else None,
-            reporter_name=(mail.sender.name or None) if mail.sender else None,
+            reporter_address=reporter.address if reporter else None,
+            reporter_name=(reporter.name or None) if reporter else None,
             subject=mail.subject,
             received_at=message.arrived_at,
             first_response_due=(
@@ -282,8 +366,8 @@ class CaseDesk:
         )
         self._reply_event(case, "acknowledgement", refusal)
         if refusal is None:
-            case.state = State.ACKNOWLEDGED
-            self._event(case, "state", {"from": State.NEW, "to": State.ACKNOWLEDGED})
+            case.state = transition(case.state, StateAction.ACKNOWLEDGE)
+            self._event(case, "state", {"from": State.NEW, "to": case.state})
         self.replies.notify_new_case(session, case, message)
         if decision.foreign_thread_ref:
             self.replies.notify_staff(
@@ -349,3 +433,25 @@ def body_bytes(raw: bytes) -> bytes:
 
 def _thread_ids(mail: InboundMail) -> list[str]:
     return [i for i in (*mail.in_reply_to, *mail.references) if i][:MAX_THREAD_IDS]
+
+
+_CREDIT_YES = re.compile(r"^(?:credit|vermelding)\s*:\s*(\S.{0,99}?)\s*$", re.IGNORECASE)
+_CREDIT_NO = re.compile(r"^(?:no credit|geen vermelding)\s*[.!]?\s*$", re.IGNORECASE)
+_PLACEHOLDERS = {"name", "naam", "je naam", "jouw naam", "your name", "uw naam"}
+
+
+def credit_choice(text: str) -> tuple[bool, str | None] | None:
+    """A reporter's answer to the credit question in their own (unquoted) text, if any:
+    (True, name) for `CREDIT: name` / `VERMELDING: naam`, (False, None) for `NO CREDIT` /
+    `GEEN VERMELDING`. The last answer counts; the template's own example is ignored."""
+    choice: tuple[bool, str | None] | None = None
+    for line in text.splitlines()[:200]:
+        if _CREDIT_NO.match(line):
+            choice = (False, None)
+            continue
+        found = _CREDIT_YES.match(line)
+        if found:
+            name = "".join(ch for ch in found.group(1) if ch.isprintable()).strip()
+            if name and name.lower() not in _PLACEHOLDERS:
+                choice = (True, name)
+    return choice

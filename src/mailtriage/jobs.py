@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 
 UPDATE_STATES = (State.TRIAGED, State.FIXING, State.NEEDS_INFO)
-AWAITING_FIRST_RESPONSE = (State.NEW, State.ACKNOWLEDGED, State.NEEDS_INFO)
+# Keyed on the promise itself: any open case whose reporter has had no first assessment.
+AWAITING_FIRST_RESPONSE = State.OPEN
 
 
 @dataclass

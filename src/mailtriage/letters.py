@@ -56,6 +56,14 @@ class Letters:
             return {"quarantine_id": message.id, "reason": message.quarantine_reason or ""}
         if row.kind == "staff_digest":
             return _digest_context(saved, tz)
+        if row.kind == "staff_spoof_warning":
+            return {
+                "address": saved["address"],
+                "reason": saved["reason"],
+                "new_ref": case.ref if case else None,
+            }
+        if case is None and row.kind == "staff_confirmation":
+            return _confirmation(saved, None)
         if case is None:
             raise LetterError(f"{row.kind}: the case is gone")
         context: dict[str, Any] = {"ref": case.ref}
@@ -87,6 +95,38 @@ class Letters:
                 "state": case.state,
                 "next_update_date": dt.date.fromisoformat(saved["next_update_date"]),
                 "update_interval_workdays": self.config.deadlines.update_interval_workdays,
+            }
+        elif row.kind == "relay":
+            context["text"] = saved["text"]
+        elif row.kind == "closing":
+            closed = case.closed_at or now_utc()
+            purge_day = (
+                (closed + dt.timedelta(days=self.config.retention.purge_after_closed_days))
+                .astimezone(tz)
+                .date()
+            )
+            context |= {
+                "close_reason": case.close_reason or "",
+                "purge_date": purge_day,
+                "credit_name": case.credit_name if case.credit_consent else None,
+            }
+        elif row.kind == "staff_confirmation":
+            context = _confirmation(saved, case)
+        elif row.kind == "staff_reporter_reply":
+            message = self._message(session, saved["message"])
+            reporter = {"address": case.reporter_address, "name": case.reporter_name}
+            context |= {
+                "credit": saved.get("credit"),
+                "subject": mask_personal(message.subject or "", **reporter),
+                "text": mask_personal(message.text_body or "", **reporter),
+                "attachments": [
+                    {
+                        "filename": mask_personal(a.filename or "", **reporter),
+                        "size": a.size,
+                        "content_type": a.content_type,
+                    }
+                    for a in message.attachments
+                ],
             }
         elif row.kind == "staff_delivery_failed":
             failed = session.get(OutboxMail, saved["outbox"])
@@ -145,3 +185,28 @@ def _digest_context(saved: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
         "due_soon": rows("due_soon"),
         "open": rows("open"),
     }
+
+
+def _confirmation(saved: dict[str, Any], case: Case | None) -> dict[str, Any]:
+    return {
+        "ref": case.ref if case else "no case",
+        "results": saved.get("results", []),
+        "unprocessed": saved.get("unprocessed", []),
+        "ignored": saved.get("ignored", []),
+        "summary": _summary(saved),
+        "state": case.state if case else "-",
+        "close_reason": case.close_reason if case else None,
+        "severity": case.severity if case else None,
+        "owner": case.owner if case else None,
+    }
+
+
+def _summary(saved: dict[str, Any]) -> str:
+    if saved.get("unprocessed"):
+        return "nothing changed, see Unprocessed"
+    results = saved.get("results") or []
+    return "; ".join(results)[:120] if results else "no changes"
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -62,8 +62,10 @@ class Replies:
     def __init__(self, config: Config, clock: Clock) -> None:
         self.config = config
         self.clock = clock
+        # Staff addresses too: a mail forged in a staff member's name must not make the desk
+        # answer that staff member as if they were a reporter.
         self.guard = GuardPolicy(
-            own_addresses=config.own_addresses,
+            own_addresses=config.own_addresses | {a.lower() for a in config.cases.staff},
             max_per_recipient_per_day=config.cases.max_autoreplies_per_sender_per_day,
             max_age=dt.timedelta(days=config.cases.autoreply_max_age_days),
         )
@@ -165,7 +167,101 @@ class Replies:
         ledger.add(recipient)
         return None
 
+    def relay(
+        self, session: Session, case: Case, text: str, staff_message: StoredMessage
+    ) -> OutboxMail | None:
+        """Queue a staff member's words to the reporter, from the team address, in the thread.
+
+        Not guarded like automatic mail: a person wrote it, for this reporter. Only the cut
+        text travels (in the row's context), never the staff member's address or quote."""
+        recipient = case.reporter_address
+        if not recipient:
+            return None
+        from mailtriage.staffdesk import latest_reporter_message
+
+        parent = latest_reporter_message(session, case)
+        parent_id = normalize_message_id(parent.header_message_id) if parent else None
+        thread = (
+            [i for i in (normalize_message_id(r) for r in (parent.references or [])) if i]
+            if parent
+            else []
+        )
+        return self._queue(
+            session,
+            case=case,
+            kind="relay",
+            language=case.language,
+            recipient=recipient,
+            context={"text": text, "message": staff_message.id},
+            automatic=False,
+            auto_submitted="no",
+            in_reply_to=parent_id,
+            references=[*thread[-(MAX_REFERENCES - 1) :], *([parent_id] if parent_id else [])],
+        )
+
+    def closing(self, session: Session, case: Case) -> str | None:
+        """Queue the closing message (with the erasure date); returns why not, or None."""
+        recipient = case.reporter_address
+        refusal = autoreply_refusal(self.guard, recipient, 0)
+        if refusal is not None:
+            return refusal
+        assert recipient is not None
+        self._queue(
+            session,
+            case=case,
+            kind="closing",
+            language=case.language,
+            recipient=recipient,
+            context={},
+            automatic=False,
+            auto_submitted="auto-generated",
+        )
+        return None
+
     # -- to staff ------------------------------------------------------------------------
+
+    def confirm_staff(
+        self,
+        session: Session,
+        case: Case | None,
+        recipient: str,
+        results: list[str],
+        unprocessed: list[str],
+        ignored: list[str],
+    ) -> None:
+        """The Results / Unprocessed / Ignored answer to the staff member who wrote."""
+        if not recipient:
+            return
+        self._queue(
+            session,
+            case=case,
+            kind="staff_confirmation",
+            language="en",
+            recipient=recipient,
+            context={"results": results, "unprocessed": unprocessed, "ignored": ignored},
+            automatic=False,
+            auto_submitted="auto-replied",
+        )
+
+    def reporter_replied(
+        self, session: Session, case: Case, message: StoredMessage, credit: str | None
+    ) -> None:
+        self.notify_staff(
+            session,
+            "staff_reporter_reply",
+            {"message": message.id, "credit": credit},
+            case=case,
+        )
+
+    def spoof_warning(
+        self, session: Session, address: str, reason: str, new_case: Case | None
+    ) -> None:
+        self.notify_staff(
+            session,
+            "staff_spoof_warning",
+            {"address": address, "reason": reason},
+            case=new_case,
+        )
 
     def notify_new_case(self, session: Session, case: Case, message: StoredMessage) -> None:
         self.notify_staff(session, "staff_new_case", {"message": message.id}, case=case)

@@ -19,7 +19,7 @@ import html as htmllib
 import ipaddress
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal
@@ -357,6 +357,10 @@ _BLOCK_TAGS = _word_set(
     center caption
     """
 )
+# Private-use characters marking where a <blockquote> begins and ends, each on a line of its
+# own, until html_to_text turns the lines between them into "> " quotes.
+_QUOTE_START = "\ue000"
+_QUOTE_END = "\ue001"
 _INVISIBLE_TAGS = frozenset({"script", "style", "title", "template", "xml", "head"})
 _LINK_SCHEMES = ("http://", "https://", "ftp://", "hxxp://", "hxxps://")
 _TAG_RE = re.compile(r"<[^<>]{0,10000}+>")
@@ -381,6 +385,8 @@ class _TextExtractor(HTMLParser):
             self.pieces.append("\n")
         elif tag in ("td", "th"):
             self.pieces.append(" ")
+        if tag == "blockquote":
+            self.pieces.append(f"\n{_QUOTE_START}\n")
         if tag == "pre":
             self._pre += 1
         if tag == "a":
@@ -397,6 +403,8 @@ class _TextExtractor(HTMLParser):
             self._hidden = max(0, self._hidden - 1)
         elif tag in _BLOCK_TAGS:
             self.pieces.append("\n")
+        if tag == "blockquote":
+            self.pieces.append(f"\n{_QUOTE_END}\n")
         if tag == "pre":
             self._pre = max(0, self._pre - 1)
         if tag == "a":
@@ -437,5 +445,20 @@ def html_to_text(html: str) -> str:
         # Broken markup (an unclosed <head>, say) can hide everything; crude beats empty.
         raw = htmllib.unescape(_TAG_RE.sub(" ", html))
     lines = (line.strip(" \t\xa0") for line in raw.replace("\r", "\n").split("\n"))
-    text = "\n".join(line for line in lines)
+    text = "\n".join(_quote_blockquotes(lines))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _quote_blockquotes(lines: Iterable[str]) -> Iterator[str]:
+    """Lines inside <blockquote> get "> " per level, as a plain-text mail client quotes:
+    a reply written in HTML keeps its quoted history recognisable as quoted."""
+    depth = 0
+    for line in lines:
+        if line == _QUOTE_START:
+            depth += 1
+        elif line == _QUOTE_END:
+            depth = max(0, depth - 1)
+        elif depth and line:
+            yield "> " * min(depth, 20) + line
+        else:
+            yield line

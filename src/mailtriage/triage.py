@@ -5,6 +5,8 @@ at, and returns a Decision; `pipeline` applies it. The table is read top to bott
 first rule that matches wins:
 
     automated mail (loop guard)   -> store as `auto`, never answer, open nothing
+    authenticated staff           -> commands and a relay on the case it names (staff mail
+                                     naming no case: a forwarded report opens one)
     reply from the case reporter  -> append to that case
     not for this desk (policy)    -> a closed `redirected` case and a polite redirect
     anything else                 -> open a new case
@@ -26,6 +28,7 @@ from mailtriage.redirects import redirect_reason
 
 class Action(Enum):
     IGNORE_AUTO = "auto"
+    STAFF = "staff"
     APPEND = "append"
     REDIRECT = "redirect"
     OPEN_CASE = "open"
@@ -45,6 +48,8 @@ class TriageContext:
     own_addresses: frozenset[str]
     tagged_cases: tuple[KnownCase, ...] = ()  # cases named by a subject tag
     threaded_cases: tuple[KnownCase, ...] = ()  # cases owning an In-Reply-To/References id
+    staff: bool = False  # the sender is staff and passed authentication
+    claimed_staff: bool = False  # the From is a staff address, authenticated or not
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class Decision:
     case_id: int | None = None
     # A stranger used a case's tag or thread: the new case records which, so staff can look.
     foreign_thread_ref: str | None = None
+    # The From was a staff address that failed authentication: staff are warned.
+    spoofed_staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,13 @@ def decide(mail: InboundMail, ctx: TriageContext) -> Decision:
         linked = ctx.threaded_cases[0].id if ctx.threaded_cases else None
         return Decision(Action.IGNORE_AUTO, reason=auto, case_id=linked)
 
+    if ctx.staff:
+        # Tag first: staff reply to notifications, whose threads lead to no reporter mail.
+        named = pointed_at[0].id if pointed_at else None
+        return Decision(Action.STAFF, reason="staff", case_id=named)
+
     sender = mail.sender.address if mail.sender else ""
+    spoofed = ctx.claimed_staff
     for case in pointed_at:
         if sender and case.reporter_address == sender:
             how = "tag" if case in ctx.tagged_cases else "thread"
@@ -160,6 +173,8 @@ def decide(mail: InboundMail, ctx: TriageContext) -> Decision:
     # A tag is not a credential: a stranger's mail on someone else's case opens its own case.
     foreign = pointed_at[0].ref if pointed_at else None
     not_for_us = redirect_reason(mail)
-    if not_for_us is not None and foreign is None:
+    if not_for_us is not None and foreign is None and not spoofed:
         return Decision(Action.REDIRECT, reason=not_for_us)
-    return Decision(Action.OPEN_CASE, reason="new-report", foreign_thread_ref=foreign)
+    return Decision(
+        Action.OPEN_CASE, reason="new-report", foreign_thread_ref=foreign, spoofed_staff=spoofed
+    )

@@ -91,6 +91,30 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "next_update_date": dt.date(2026, 12, 18),
         "update_interval_workdays": 10,
     },
+    "relay": {"ref": REF, "text": "Bedankt, we hebben het lek bevestigd."},
+    "staff_confirmation": {
+        "ref": REF,
+        "results": ["state: acknowledged -> triaged"],
+        "unprocessed": [],
+        "ignored": ["the quoted history and signature were not relayed"],
+        "summary": "state: acknowledged -> triaged",
+        "state": "triaged",
+        "close_reason": None,
+        "severity": "high",
+        "owner": "analyst@example.nl",
+    },
+    "staff_reporter_reply": {
+        "ref": REF,
+        "credit": None,
+        "subject": "Re: [PZEM-SEC-2026-0007] aanvulling",
+        "text": "Hier nog een screenshot.",
+        "attachments": [],
+    },
+    "staff_spoof_warning": {
+        "address": "analyst@example.nl",
+        "reason": "no-trusted-results",
+        "new_ref": REF,
+    },
     "staff_digest": {
         "today": dt.date(2026, 12, 7),
         "overdue": [{"ref": REF, "state": "acknowledged", "due": DUE, "next_update": None}],
@@ -275,7 +299,8 @@ def test_every_template_renders_with_its_documented_context(
     assert "{{" not in mail.body and "{%" not in mail.body
     assert mail.body.endswith("\n") and not mail.body.endswith("\n\n")
     assert "\n\n\n" not in mail.body
-    if kind not in ("staff_quarantine", "staff_digest"):  # about no single case
+    # about no single case
+    if kind not in ("staff_quarantine", "staff_digest", "staff_spoof_warning"):
         assert "[PZEM-SEC-2026-" in mail.subject
 
 
@@ -286,6 +311,7 @@ def test_a_missing_variable_is_an_error_not_an_empty_promise(renderer: Renderer,
         "redirect": "ref",
         "staff_quarantine": "reason",
         "staff_digest": "overdue",
+        "staff_spoof_warning": "address",
     }
     context = dict(CONTEXTS[kind])
     context.pop(required.get(kind, "ref"))

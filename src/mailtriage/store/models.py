@@ -51,9 +51,10 @@ class MessageStatus:
     AUTO = "auto"  # automated mail: stored, answered never, opens no case
     DUPLICATE = "duplicate"  # the same mail arrived again by another route
     QUARANTINED = "quarantined"  # processing failed; waits for a retry
+    STAFF = "staff"  # staff mail that named no case (answered, changed nothing)
     PURGED = "purged"  # personal content erased
 
-    ALL = (RECEIVED, CASE, AUTO, DUPLICATE, QUARANTINED, PURGED)
+    ALL = (RECEIVED, CASE, AUTO, DUPLICATE, QUARANTINED, STAFF, PURGED)
 
 
 class Case(Base):

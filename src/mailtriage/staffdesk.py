@@ -1,0 +1,215 @@
+"""Staff working a case by e-mail: commands at the top, their words relayed as the team.
+
+A staff mail on a case is checked as a whole before anything changes: its command lines
+(`commands.py`) and the relay are walked through the state table (`states.py`); an unknown
+command or a step the table refuses leaves the case exactly as it was and relays nothing, and
+the sender gets a confirmation saying why (Mailman's Results / Unprocessed / Ignored). Only
+then are the steps applied in order. The staff text, with quoted history and signature cut
+off (`quotes.py`), goes to the reporter from the team address; `#note` keeps it internal.
+Staff addresses never reach reporters: the relay is composed from the team address and
+carries only the cut text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailtriage.commands import Command, ParsedCommands, parse_commands
+from mailtriage.config import Config
+from mailtriage.message import InboundMail
+from mailtriage.quotes import new_text
+from mailtriage.replies import Replies
+from mailtriage.states import Action, IllegalTransition, Step, walk, with_relay
+from mailtriage.store.models import Case, CaseEvent, MessageStatus, StoredMessage
+from mailtriage.workdays import Calendar, end_of_day
+
+Clock = Callable[[], dt.datetime]
+MAX_NOTE_CHARS = 20_000
+# The first lines of the desk's own mails to staff: wherever a mail client left them, what
+# follows is the desk's text (a masked report, a timeline), never something to relay.
+NOTIFICATION_OPENINGS = (
+    "A new case has been opened:",
+    "Your mail on case",
+    "The first assessment of case",
+    "Someone other than the reporter of",
+)
+
+
+@dataclass
+class StaffOutcome:
+    results: list[str]
+    unprocessed: list[str]
+    ignored: list[str]
+
+
+class StaffDesk:
+    def __init__(self, config: Config, replies: Replies, clock: Clock) -> None:
+        self.config = config
+        self.replies = replies
+        self.clock = clock
+        self.calendar = Calendar.from_config(config.deadlines)
+
+    def handle(
+        self, session: Session, message: StoredMessage, mail: InboundMail, case: Case
+    ) -> StaffOutcome:
+        """Apply an authenticated staff mail to `case` (all of it, or nothing)."""
+        message.status = MessageStatus.CASE
+        message.category = "staff"
+        message.case = case
+        parsed = parse_commands(mail.text)
+        relay = "" if parsed.note else new_text(parsed.rest, markers=NOTIFICATION_OPENINGS)
+        outcome = StaffOutcome(results=[], unprocessed=[], ignored=[])
+        outcome.unprocessed.extend(f"{line}: {reason}" for line, reason in parsed.unknown)
+        outcome.unprocessed.extend(self._bad_assignments(parsed.commands))
+        steps: tuple[Step, ...] = ()
+        if not outcome.unprocessed:
+            actions = with_relay(parsed.actions) if relay else parsed.actions
+            try:
+                steps = walk(case.state, actions, purged=case.purged_at is not None)
+            except IllegalTransition as exc:
+                outcome.unprocessed.append(str(exc))
+        if outcome.unprocessed:
+            self._event(
+                case,
+                "staff-mail-refused",
+                {"message": message.id, "unprocessed": len(outcome.unprocessed)},
+            )
+        else:
+            self._apply(session, message, case, parsed, steps, relay, outcome)
+            if not parsed.note and not relay:
+                outcome.ignored.append("no text above the quoted mail: nothing was relayed")
+            elif not parsed.note and len(relay) < len(parsed.rest.strip()):
+                outcome.ignored.append("the quoted history and signature were not relayed")
+        self.replies.confirm_staff(
+            session,
+            case,
+            mail.sender.address if mail.sender else "",
+            outcome.results,
+            outcome.unprocessed,
+            outcome.ignored,
+        )
+        return outcome
+
+    def _bad_assignments(self, commands: tuple[Command, ...]) -> list[str]:
+        staff = {a.lower() for a in self.config.cases.staff}
+        return [
+            f"{c.line}: {c.argument} is not one of the staff addresses (cases.staff)"
+            for c in commands
+            if c.name == "assign" and staff and c.argument.lower() not in staff
+        ]
+
+    def _apply(
+        self,
+        session: Session,
+        message: StoredMessage,
+        case: Case,
+        parsed: ParsedCommands,
+        steps: tuple[Step, ...],
+        relay: str,
+        outcome: StaffOutcome,
+    ) -> None:
+        commands = iter(parsed.commands)
+        for step in steps:
+            command = None if step.action == Action.RELAY else next(commands)
+            line = self._apply_step(session, message, case, step, command, parsed, relay)
+            if line:
+                outcome.results.append(line)
+        self._event(
+            case, "staff-mail", {"message": message.id, "actions": [str(s.action) for s in steps]}
+        )
+
+    def _apply_step(
+        self,
+        session: Session,
+        message: StoredMessage,
+        case: Case,
+        step: Step,
+        command: Command | None,
+        parsed: ParsedCommands,
+        relay: str,
+    ) -> str:
+        now = self.clock()
+        action, argument = step.action, command.argument if command else ""
+        if step.after != step.before:
+            case.state = step.after
+            self._event(case, "state", {"from": step.before, "to": step.after, "by": str(action)})
+        if action == Action.RELAY:
+            self.replies.relay(session, case, relay, message)
+            if case.first_response_at is None:
+                case.first_response_at = now
+                self._event(case, "first-response", {"message": message.id})
+            case.next_update_due = self._next_update(now)
+            return "your text was sent to the reporter from the team address"
+        if action == Action.CLOSE:
+            case.close_reason = argument
+            case.closed_at = now
+            case.next_update_due = None
+            refusal = self.replies.closing(session, case)
+            told = (
+                "the reporter was sent the closing message"
+                if refusal is None
+                else (f"no closing message was sent ({refusal})")
+            )
+            return f"closed ({argument}); {told}"
+        if action == Action.REOPEN:
+            case.close_reason = None
+            case.closed_at = None
+            return f"reopened: {step.before} -> {step.after}"
+        if action == Action.NOTE:
+            self._event(
+                case, "note", {"text": parsed.rest.strip()[:MAX_NOTE_CHARS], "message": message.id}
+            )
+            return "internal note recorded; nothing was sent to the reporter"
+        if action == Action.SEVERITY:
+            case.severity = argument
+            self._event(case, "severity", {"severity": argument})
+            return f"severity: {argument}"
+        if action == Action.ASSIGN:
+            case.owner = argument.lower()
+            self._event(case, "assigned", {"owner": case.owner})
+            return f"owner: {case.owner}"
+        if action == Action.CREDIT:
+            case.credit_name = argument
+            case.credit_consent = True
+            self._event(case, "credit", {"consent": True, "by": "staff"})
+            return f"credit recorded: {argument}"
+        if action == Action.CREDIT_WITHDRAW:
+            case.credit_name = None
+            case.credit_consent = False
+            self._event(case, "credit", {"consent": False, "by": "staff"})
+            return "credit withdrawn"
+        if action in (Action.HOLD, Action.RELEASE):
+            case.legal_hold = action == Action.HOLD
+            self._event(case, "legal-hold", {"held": case.legal_hold})
+            return "legal hold: on" if case.legal_hold else "legal hold: released"
+        return f"state: {step.before} -> {step.after}"
+
+    def _next_update(self, now: dt.datetime) -> dt.datetime:
+        tz = self.config.deadlines.tz
+        today = now.astimezone(tz).date()
+        day = self.calendar.add_workdays(today, self.config.deadlines.update_interval_workdays)
+        return end_of_day(day, tz)
+
+    def _event(self, case: Case, kind: str, detail: dict[str, object]) -> None:
+        case.events.append(CaseEvent(at=self.clock(), kind=kind, detail=detail))
+
+
+def latest_reporter_message(session: Session, case: Case) -> StoredMessage | None:
+    """The reporter's newest mail on `case`, which a relay answers."""
+    if case.reporter_address is None:
+        return None
+    return session.scalars(
+        select(StoredMessage)
+        .where(
+            StoredMessage.case_id == case.id,
+            StoredMessage.from_address == case.reporter_address,
+            StoredMessage.header_message_id.is_not(None),
+        )
+        .order_by(StoredMessage.id.desc())
+        .limit(1)
+    ).first()
