@@ -25,7 +25,8 @@ from mailtriage.jobs import Jobs
 from mailtriage.letters import Letters
 from mailtriage.mailbox.base import Mailbox, MailboxError
 from mailtriage.outbox import OutboxSender
-from mailtriage.pipeline import Intake, IntakeReport
+from mailtriage.pipeline import Intake, IntakeReport, utcnow
+from mailtriage.purge import Purger
 from mailtriage.render import Renderer, RenderError
 from mailtriage.store.db import Store, StoreUnavailable
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
@@ -89,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     deadline.add_argument("datetime", help="ISO 8601; naive means the configured time zone")
 
     sub.add_parser("check", help="validate the config and try the mailbox and SMTP logins")
+
+    purge = sub.add_parser("purge", help="erase the personal data of cases past retention")
+    purge.add_argument("--dry-run", action="store_true", help="only list what would go")
+
+    credits = sub.add_parser("credits", help="the consented credit list (hall of fame)")
+    credits.add_argument("--json", action="store_true")
+
+    sub.add_parser("security-txt", help="print an RFC 9116 security.txt from the config")
 
     quarantine = sub.add_parser("quarantine", help="mail that failed processing")
     quarantine.add_argument("--json", action="store_true")
@@ -178,19 +187,28 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     intake = Intake(config, store)
     sender = make_sender(config, store, intake)
     jobs = Jobs(config, store, intake.replies, intake.clock)
+    purger = Purger(config, store, intake.clock, lambda: open_mailbox(config))
     try:
         if args.once:
-            one_pass(config, intake, sender, jobs)
+            one_pass(config, intake, sender, jobs, purger)
             return EXIT_OK
         daemon = Daemon(
-            config, intake, sender, jobs, lambda: open_mailbox(config), Notifier.from_env()
+            config,
+            intake,
+            sender,
+            jobs,
+            purger,
+            lambda: open_mailbox(config),
+            Notifier.from_env(),
         )
         return daemon.run()
     finally:
         intake.close()
 
 
-def one_pass(config: Config, intake: Intake, sender: OutboxSender, jobs: Jobs) -> IntakeReport:
+def one_pass(
+    config: Config, intake: Intake, sender: OutboxSender, jobs: Jobs, purger: Purger
+) -> IntakeReport:
     """Finish what a crash left, ingest everything waiting, run the jobs that are due, then
     deliver the outbox.
 
@@ -209,6 +227,8 @@ def one_pass(config: Config, intake: Intake, sender: OutboxSender, jobs: Jobs) -
         mailbox_error = exc
     done = jobs.run_all()
     delivery = sender.deliver_due()
+    if mailbox_error is None:
+        purger.run()
     if report.fetched or delivery.sent or delivery.deferred or delivery.failed:
         log.info(
             "%s; reminders %d, escalations %d, updates %d, digests %d; "
@@ -413,6 +433,55 @@ def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_purge(config: Config, args: argparse.Namespace) -> int:
+    store = open_store(config)
+    purger = Purger(config, store, utcnow, lambda: open_mailbox(config))
+    report = purger.run(dry_run=args.dry_run)
+    verb = "would erase" if args.dry_run else "erased"
+    if not report.cases and not report.loose_messages:
+        print("nothing to purge")
+    for ref in report.cases:
+        print(f"{verb}: {ref}")
+    if report.loose_messages:
+        print(f"{verb}: {report.loose_messages} automated or unattached message(s)")
+    for ref in report.held:
+        print(f"held (legal hold, not purged): {ref}")
+    if not args.dry_run and report.mailbox_copies:
+        print(f"removed from the mailbox: {report.mailbox_copies} message(s)")
+    return EXIT_OK
+
+
+def cmd_credits(config: Config, args: argparse.Namespace) -> int:
+    store = open_store(config)
+    with store.session() as session:
+        rows = session.execute(
+            select(Case.credit_name, Case.ref)
+            .where(Case.credit_consent.is_(True), Case.credit_name.is_not(None))
+            .order_by(Case.year, Case.seq)
+        ).all()
+    items = [{"name": name, "ref": ref} for name, ref in rows]
+    if args.json:
+        _print_json(items)
+    else:
+        table = [(printable(i["name"], 100), i["ref"]) for i in items]
+        print(format_table(("NAME", "CASE"), table, "no credits yet"))
+    return EXIT_OK
+
+
+def cmd_security_txt(config: Config, args: argparse.Namespace) -> int:
+    policy = config.policy
+    expires = utcnow() + dt.timedelta(days=policy.security_txt_valid_days)
+    lines = [f"Contact: mailto:{config.smtp.from_address}"]
+    lines.append(f"Expires: {expires.replace(microsecond=0).strftime('%Y-%m-%dT%H:%M:%SZ')}")
+    lines.append("Preferred-Languages: nl, en")
+    if policy.url:
+        lines.append(f"Policy: {policy.url}")
+    if policy.canonical_url:
+        lines.append(f"Canonical: {policy.canonical_url}")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
 def cmd_db(config: Config, args: argparse.Namespace) -> int:
     open_store(config)
     print("store schema is up to date")
@@ -433,6 +502,9 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "check": cmd_check,
     "quarantine": cmd_quarantine,
     "db": cmd_db,
+    "purge": cmd_purge,
+    "credits": cmd_credits,
+    "security-txt": cmd_security_txt,
 }
 
 

@@ -136,6 +136,9 @@ class TemplatesConfig:
 @dataclass(frozen=True)
 class PolicyConfig:
     contact_form_url: str | None = None
+    url: str | None = None
+    canonical_url: str | None = None
+    security_txt_valid_days: int = 180
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The main thread owns the mailbox: it ingests, sends what intake queued at once (
 gets the acknowledgement within seconds), then waits for new mail with IMAP IDLE (or sleeps
 `poll_interval_seconds` where IDLE is off or missing). APScheduler runs the periodic jobs in a
 background thread: the outbox retries, deadline reminders, progress updates, the digest and
-the purge hook; every job reads its work from the store, so a restart only shifts timing.
+the purge; every job reads its work from the store, so a restart only shifts timing.
 
 A lost IMAP or SMTP server is retried with exponential backoff, never a crash. SIGTERM or
 SIGINT ends the batch in hand and stops within seconds. Under systemd (`Type=notify`) the
@@ -29,6 +29,7 @@ from mailtriage.jobs import Jobs
 from mailtriage.mailbox.base import Mailbox, MailboxError
 from mailtriage.outbox import OutboxSender
 from mailtriage.pipeline import Intake
+from mailtriage.purge import Purger
 from mailtriage.store.db import StoreUnavailable
 from mailtriage.systemd import Notifier
 
@@ -43,6 +44,7 @@ SCHEDULE: tuple[tuple[str, int], ...] = (
     ("reminders", 300),
     ("progress-updates", 900),
     ("digest", 600),
+    ("purge", 3600),
 )
 
 
@@ -53,6 +55,7 @@ class Daemon:
         intake: Intake,
         sender: OutboxSender,
         jobs: Jobs,
+        purger: Purger,
         open_mailbox: Callable[[], Mailbox],
         notifier: Notifier,
     ) -> None:
@@ -60,6 +63,7 @@ class Daemon:
         self.intake = intake
         self.sender = sender
         self.jobs = jobs
+        self.purger = purger
         self.open_mailbox = open_mailbox
         self.notifier = notifier
         self.stop = threading.Event()
@@ -79,6 +83,7 @@ class Daemon:
             "reminders": self.jobs.first_response_reminders,
             "progress-updates": self.jobs.progress_updates,
             "digest": self.jobs.digest,
+            "purge": self.purger.run,
         }
         for name, seconds in SCHEDULE:
             scheduler.add_job(

@@ -9,7 +9,7 @@ lets the integration tests run the same pipeline over a real Dovecot and a real 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,6 +55,10 @@ class Mailbox(Protocol):
 
     def file_quarantined(self, keys: list[MessageKey]) -> None:
         """Move messages whose processing failed out of the inbox into the quarantine folder."""
+        ...
+
+    def expunge(self, message_ids: Iterable[str], keys: Iterable[MessageKey]) -> int:
+        """Remove these messages from every folder the desk uses; returns how many went."""
         ...
 
     def close(self) -> None: ...

@@ -402,6 +402,43 @@ class ImapMailbox:
                 log.debug("%s: could not subscribe to %r", self.source, folder)
         self._known_folders.add(folder)
 
+    # -- erasing ------------------------------------------------------------------------------
+
+    def expunge(self, message_ids: Iterable[str], keys: Iterable[MessageKey]) -> int:
+        """Remove messages from every folder the desk uses (inbox, processed, quarantine):
+        by Message-ID header in each folder, and by UID in the inbox. Returns how many went.
+
+        For the purge: a reporter's mail must not outlive their case in the mailbox either.
+        """
+        ids = [f"<{i.strip('<>')}>" for i in message_ids if i]
+        keys = list(keys)
+        cfg = self._config
+        client = self._connected()
+        removed = 0
+        with self._errors("erasing purged messages"):
+            for folder in dict.fromkeys((cfg.folder, cfg.processed_folder, cfg.quarantine_folder)):
+                if not client.folder_exists(folder):
+                    continue
+                info = client.select_folder(folder)
+                uids: set[int] = set()
+                for message_id in ids:
+                    uids.update(_int_list(client.search(["HEADER", "Message-ID", message_id])))
+                if folder == cfg.folder:
+                    validity = _int(info.get(b"UIDVALIDITY"))
+                    if validity is not None:
+                        uids.update(_current_uids(keys, self.source, validity)[0])
+                if not uids:
+                    continue
+                uidset = uid_set(uids)
+                client.add_flags(uidset, [b"\\Deleted"], silent=True)
+                if "UIDPLUS" in self._capabilities:
+                    client.uid_expunge(uidset)
+                else:
+                    client.expunge()
+                removed += len(uids)
+            self._select(client)
+        return removed
+
     # -- waiting for mail --------------------------------------------------------------------
 
     def supports_idle(self) -> bool:

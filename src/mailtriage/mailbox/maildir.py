@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mailtriage.mailbox.base import FetchedMessage, MailboxError, MessageKey
@@ -78,6 +78,29 @@ class MaildirMailbox:
                 os.rename(current, target / "cur" / name)
         except OSError as exc:
             raise MailboxError(f"cannot file into Maildir folder {folder}: {exc.strerror}") from exc
+
+    def expunge(self, message_ids: Iterable[str], keys: Iterable[MessageKey]) -> int:
+        """Delete the files of `keys` from the spool and its folders (for the purge)."""
+        names = {k.uid for k in keys if k.source == self.source}
+        removed = 0
+        folders = [
+            self.path,
+            self.path / f".{self.processed_folder}",
+            self.path / f".{self.quarantine_folder}",
+        ]
+        try:
+            for folder in folders:
+                for sub in ("new", "cur"):
+                    directory = folder / sub
+                    if not directory.is_dir():
+                        continue
+                    for entry in os.scandir(directory):
+                        if unique_name(entry.name) in names:
+                            os.unlink(entry.path)
+                            removed += 1
+        except OSError as exc:
+            raise MailboxError(f"cannot erase from the Maildir: {exc.strerror}") from exc
+        return removed
 
     def close(self) -> None:
         self._where.clear()
