@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailtriage.config import Config
-from mailtriage.render import Renderer, compose, mask_personal
+from mailtriage.mime.files import attached_files
+from mailtriage.render import OutgoingFile, Renderer, compose, mask_personal
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
+from mailtriage.store.rawstore import read_raw
 
 INDICATOR_KINDS = ("urls", "hosts", "ipv4", "ipv6", "datetimes")
 
@@ -34,6 +36,7 @@ class Letters:
         assert row.recipient is not None
         context = self._context(session, row)
         rendered = self.renderer.render(row.kind, row.language, context)  # type: ignore[arg-type]
+        files = self._relayed_files(session, row) if row.kind == "relay" else []
         return compose(
             from_address=self.config.smtp.from_address,
             from_name=self.config.smtp.from_name,
@@ -45,7 +48,17 @@ class Letters:
             references=row.references or (),
             auto_submitted=row.auto_submitted,
             date=now,
+            attachments=files,
         )
+
+    @staticmethod
+    def _relayed_files(session: Session, row: OutboxMail) -> list[OutgoingFile]:
+        """The staff member's attachments, which go along with their words."""
+        staff_message = (row.context or {}).get("message")
+        raw = read_raw(session, staff_message) if isinstance(staff_message, int) else None
+        if not raw:
+            return []
+        return [OutgoingFile(name, ctype, data) for name, ctype, data in attached_files(raw)]
 
     def _context(self, session: Session, row: OutboxMail) -> dict[str, Any]:
         saved = dict(row.context or {})

@@ -28,6 +28,7 @@ import email.policy
 import email.utils
 import re
 import secrets
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
@@ -77,6 +78,15 @@ MAX_DISPLAY_NAME = 100
 MAX_EXTRA_VALUE = 400
 MAX_REFERENCES = 20  # the root and the most recent parents are what threading needs
 MAX_MESSAGE_ID = 250
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A file sent along with a mail (a staff member's attachment, relayed)."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 class RenderError(Exception):
@@ -470,6 +480,7 @@ def compose(
     reply_to: str | None = None,
     date: dt.datetime | None = None,
     extra_headers: Mapping[str, str] = _NO_HEADERS,
+    attachments: Sequence[OutgoingFile] = (),
 ) -> bytes:
     """A complete RFC 5322 message (CRLF line ends), text/plain UTF-8, quoted-printable.
 
@@ -530,18 +541,56 @@ def compose(
     lines: list[str] = []
     for name, pieces in headers:
         lines.extend(_fold(name, pieces))
-    lines += [
-        "MIME-Version: 1.0",
-        'Content-Type: text/plain; charset="utf-8"',
-        "Content-Transfer-Encoding: quoted-printable",
-    ]
+    text_part = _quoted_printable(_clean_body(body))
+    lines.append("MIME-Version: 1.0")
+    if attachments:
+        boundary = f"=_mailtriage_{secrets.token_hex(12)}"
+        lines.append(f'Content-Type: multipart/mixed; boundary="{boundary}"')
+        content = _multipart(boundary, text_part, attachments)
+    else:
+        lines += [_TEXT_TYPE, _TEXT_ENCODING]
+        content = text_part
     try:
         head = "\r\n".join(lines).encode("ascii")
     except UnicodeEncodeError as exc:  # every header piece above is ASCII by construction
         raise ComposeError("a header holds a character that was not encoded") from exc
-    raw = head + b"\r\n\r\n" + _quoted_printable(_clean_body(body))
-    _self_check(raw, [name for name, _ in headers], clean_subject)
+    raw = head + b"\r\n\r\n" + content
+    _self_check(raw, [name for name, _ in headers], clean_subject, bool(attachments))
     return raw
+
+
+MAX_ENCODED_FILENAME = 800
+_TEXT_TYPE = 'Content-Type: text/plain; charset="utf-8"'
+_TEXT_ENCODING = "Content-Transfer-Encoding: quoted-printable"
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
+
+
+def _multipart(boundary: str, text_part: bytes, attachments: Sequence[OutgoingFile]) -> bytes:
+    """The text part, then each file base64-encoded with an RFC 2231 filename."""
+    delimiter = f"--{boundary}\r\n".encode()
+    pieces = [delimiter, f"{_TEXT_TYPE}\r\n{_TEXT_ENCODING}\r\n\r\n".encode(), text_part]
+    for file in attachments:
+        ctype = file.content_type.lower()
+        if not _MEDIA_TYPE.fullmatch(ctype) or ctype.startswith(("multipart/", "message/")):
+            ctype = "application/octet-stream"
+        name = clean_header_text(file.filename, 200) or "attachment"
+        fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in name)
+        encoded = urllib.parse.quote(name, safe="")
+        while len(encoded) > MAX_ENCODED_FILENAME:  # one header line, no RFC 2231 continuations
+            name = name[:-1]
+            encoded = urllib.parse.quote(name, safe="")
+        pieces += [
+            delimiter,
+            f"Content-Type: {ctype}\r\n".encode(),
+            # RFC 2231's filename* first (parsers that meet both keep the first), then a
+            # plain ASCII name for clients that know only that.
+            f"Content-Disposition: attachment; filename*=utf-8''{encoded};\r\n"
+            f' filename="{fallback}"\r\n'.encode(),
+            b"Content-Transfer-Encoding: base64\r\n\r\n",
+            base64.encodebytes(file.data).replace(b"\n", b"\r\n"),
+        ]
+    pieces.append(f"--{boundary}--\r\n".encode())
+    return b"".join(pieces)
 
 
 def _quoted_printable(text: str) -> bytes:
@@ -557,7 +606,7 @@ def _quoted_printable(text: str) -> bytes:
     return encoded.replace(b"\n", b"\r\n")
 
 
-def _self_check(raw: bytes, names: list[str], subject: str) -> None:
+def _self_check(raw: bytes, names: list[str], subject: str, multipart: bool = False) -> None:
     """Parse the header block back: exactly our headers, short lines, the subject we meant.
 
     Cheap insurance against the next way of smuggling a line break through a header.
@@ -568,10 +617,8 @@ def _self_check(raw: bytes, names: list[str], subject: str) -> None:
         raise ComposeError("a line longer than 998 bytes")
     head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
     parsed = BytesParser(policy=email.policy.default).parsebytes(head, headersonly=True)
-    expected = sorted(
-        [name.lower() for name in names]
-        + ["content-type", "content-transfer-encoding", "mime-version"]
-    )
+    mime = ["content-type", "mime-version"] + ([] if multipart else ["content-transfer-encoding"])
+    expected = sorted([name.lower() for name in names] + mime)
     if sorted(key.lower() for key in parsed) != expected:
         raise ComposeError("the message does not hold exactly the headers set")
     if str(parsed["subject"]) != subject:
