@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,14 @@ LAST_ERROR_CHARS = 300
 Clock = Callable[[], dt.datetime]
 # Called inside the transaction that records a failure, to tell staff (no-op without staff).
 FailureHook = Callable[[Session, OutboxMail, str], None]
+
+
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:]{1,64}@[^\s<>\"'(),;:]{1,255}")
+
+
+def without_addresses(text: str) -> str:
+    """An SMTP reply fit for the log: servers quote the refused recipient's address."""
+    return _ADDRESS.sub("[address]", text)
 
 
 @dataclass
@@ -233,13 +242,16 @@ class OutboxSender:
                 row.next_attempt_at = now + dt.timedelta(seconds=delay)
                 report.deferred += 1
                 log.info(
-                    "outbox %d deferred after attempt %d: %s", row.id, row.attempts, exc.reason
+                    "outbox %d deferred after attempt %d: %s",
+                    row.id,
+                    row.attempts,
+                    without_addresses(exc.reason),
                 )
                 return
             row.status = OutboxStatus.FAILED
             report.failed += 1
             why = "refused permanently" if exc.permanent else "gave up after retrying"
-            log.error("outbox %d (%s) %s: %s", row.id, row.kind, why, exc.reason)
+            log.error("outbox %d (%s) %s: %s", row.id, row.kind, why, without_addresses(exc.reason))
             if row.case_id is not None:
                 session.add(
                     CaseEvent(

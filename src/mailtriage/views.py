@@ -86,11 +86,13 @@ def message_summary(message: StoredMessage, tz: dt.tzinfo) -> dict[str, Any]:
 
 
 def cases_table(cases: list[Case], counts: dict[int, int], tz: dt.tzinfo) -> str:
-    header = ("REF", "STATE", "LANG", "RECEIVED", "DUE", "MSGS", "SUBJECT")
+    header = ("REF", "STATE", "SEV", "OWNER", "LANG", "RECEIVED", "DUE", "MSGS", "SUBJECT")
     rows = [
         (
             c.ref,
             c.state if c.close_reason is None else f"{c.state}:{c.close_reason}",
+            c.severity or "-",
+            printable(c.owner.split("@")[0], 16) if c.owner else "-",
             c.language,
             c.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             c.first_response_due.astimezone(tz).strftime("%Y-%m-%d")
