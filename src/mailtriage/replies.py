@@ -10,7 +10,7 @@ pays only for the decision.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,24 +108,57 @@ class Replies:
         kind: str,
         context: dict[str, Any],
     ) -> str | None:
+        parent = normalize_message_id(mail.message_id) if mail.message_id else None
+        return self._guarded(
+            session,
+            ledger,
+            case,
+            kind,
+            context,
+            "auto-replied",
+            thread=_thread(parent, mail.references),
+            trigger=mail,
+            arrived_at=arrived_at,
+        )
+
+    def progress_update(
+        self, session: Session, ledger: AutoReplyLedger, case: Case, next_update: dt.date
+    ) -> str | None:
+        """Queue the automatic progress update; returns why it may not go, or None."""
+        context = {"next_update_date": next_update.isoformat()}
+        return self._guarded(session, ledger, case, "progress_update", context, "auto-generated")
+
+    def _guarded(
+        self,
+        session: Session,
+        ledger: AutoReplyLedger,
+        case: Case,
+        kind: str,
+        context: dict[str, Any],
+        auto_submitted: str,
+        thread: tuple[str | None, list[str]] = (None, []),
+        trigger: InboundMail | None = None,
+        arrived_at: dt.datetime | None = None,
+    ) -> str | None:
+        """Queue an automatic mail to the reporter through the guard; returns why it may not
+        go, or None when it was queued."""
         now = self.clock()
         recipient = case.reporter_address
-        sent_today = 0
-        if recipient:
-            sent_today = ledger.count(session, recipient, now - dt.timedelta(days=1))
+        sent_today = (
+            ledger.count(session, recipient, now - dt.timedelta(days=1)) if recipient else 0
+        )
         refusal = autoreply_refusal(
             self.guard,
             recipient,
             sent_today,
-            trigger=mail,
+            trigger=trigger,
             trigger_arrived_at=arrived_at,
             now=now,
         )
         if refusal is not None:
             return refusal
         assert recipient is not None
-        parent = normalize_message_id(mail.message_id) if mail.message_id else None
-        thread = [i for i in (normalize_message_id(r) for r in mail.references) if i]
+        in_reply_to, references = thread
         self._queue(
             session,
             case=case,
@@ -134,35 +167,9 @@ class Replies:
             recipient=recipient,
             context=context,
             automatic=True,
-            auto_submitted="auto-replied",
-            in_reply_to=parent,
-            references=[*thread[-(MAX_REFERENCES - 1) :], *([parent] if parent else [])],
-        )
-        ledger.add(recipient)
-        return None
-
-    def progress_update(
-        self, session: Session, ledger: AutoReplyLedger, case: Case, next_update: dt.date
-    ) -> str | None:
-        """Queue the automatic progress update; returns why it may not go, or None."""
-        recipient = case.reporter_address
-        now = self.clock()
-        sent_today = (
-            ledger.count(session, recipient, now - dt.timedelta(days=1)) if recipient else 0
-        )
-        refusal = autoreply_refusal(self.guard, recipient, sent_today)
-        if refusal is not None:
-            return refusal
-        assert recipient is not None
-        self._queue(
-            session,
-            case=case,
-            kind="progress_update",
-            language=case.language,
-            recipient=recipient,
-            context={"next_update_date": next_update.isoformat()},
-            automatic=True,
-            auto_submitted="auto-generated",
+            auto_submitted=auto_submitted,
+            in_reply_to=in_reply_to,
+            references=references,
         )
         ledger.add(recipient)
         return None
@@ -180,11 +187,10 @@ class Replies:
         from mailtriage.staffdesk import latest_reporter_message
 
         parent = latest_reporter_message(session, case)
-        parent_id = normalize_message_id(parent.header_message_id) if parent else None
-        thread = (
-            [i for i in (normalize_message_id(r) for r in (parent.references or [])) if i]
+        in_reply_to, references = (
+            _thread(normalize_message_id(parent.header_message_id or ""), parent.references or [])
             if parent
-            else []
+            else (None, [])
         )
         return self._queue(
             session,
@@ -195,8 +201,8 @@ class Replies:
             context={"text": text, "message": staff_message.id},
             automatic=False,
             auto_submitted="no",
-            in_reply_to=parent_id,
-            references=[*thread[-(MAX_REFERENCES - 1) :], *([parent_id] if parent_id else [])],
+            in_reply_to=in_reply_to,
+            references=references,
         )
 
     def closing(self, session: Session, case: Case) -> str | None:
@@ -331,3 +337,9 @@ class Replies:
             automatic=automatic,
             auto_submitted=auto_submitted,
         )
+
+
+def _thread(parent: str | None, references: Iterable[str]) -> tuple[str | None, list[str]]:
+    """In-Reply-To and References for an answer to the mail `parent` (RFC 5322 3.6.4)."""
+    ids = [i for i in (normalize_message_id(r) for r in references) if i]
+    return parent, [*ids[-(MAX_REFERENCES - 1) :], *([parent] if parent else [])]
