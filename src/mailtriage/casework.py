@@ -317,6 +317,7 @@ class CaseDesk:
     ) -> Case:
         now = self.clock()
         deadlines = self.config.deadlines
+        forwarded_by_staff = reporter is not None
         reporter = reporter or (mail.sender if mail.sender and mail.sender.address else None)
         year = message.arrived_at.astimezone(deadlines.tz).year
         prefix = self.config.cases.ref_prefix
@@ -362,18 +363,24 @@ class CaseDesk:
             return case
 
         refusal = self.replies.acknowledge(
-            session, knowledge.ledger, case, mail, message.arrived_at
+            session,
+            knowledge.ledger,
+            case,
+            mail,
+            message.arrived_at,
+            forwarded_by_staff=forwarded_by_staff,
         )
         self._reply_event(case, "acknowledgement", refusal)
         if refusal is None:
             case.state = transition(case.state, StateAction.ACKNOWLEDGE)
             self._event(case, "state", {"from": State.NEW, "to": case.state})
         self.replies.notify_new_case(session, case, message)
-        if decision.foreign_thread_ref:
+        if decision.foreign_thread_ref and not decision.spoofed_staff:
+            # (A forged staff mail gets the sharper spoofing warning instead.)
             self.replies.notify_staff(
                 session,
                 "staff_stranger_on_case",
-                {"ref": decision.foreign_thread_ref, "new_ref": case.ref},
+                {"ref": decision.foreign_thread_ref},
                 case=case,
             )
         return case

@@ -276,7 +276,11 @@ def _combine_subjects(dutch: str, english: str) -> str:
 
 
 def _tidy_body(text: str) -> str:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    # Trailing blanks go, except in the RFC 3676 signature delimiter "-- ", which mail
+    # clients need verbatim to recognise (and fold away) our footer.
+    lines = [
+        "-- " if line == "-- " else line.rstrip() for line in text.replace("\r\n", "\n").split("\n")
+    ]
     return "\n".join(lines).strip("\n") + "\n"
 
 

@@ -80,12 +80,21 @@ class Replies:
         case: Case,
         mail: InboundMail,
         arrived_at: dt.datetime,
+        forwarded_by_staff: bool = False,
     ) -> str | None:
-        """Queue the acknowledgement; returns why it may not be sent, or None when queued."""
+        """Queue the acknowledgement; returns why it may not be sent, or None when queued.
+
+        A report that staff forwarded is answered without looking at the forwarding mail as
+        the trigger (it comes from staff, whom the guard never answers) and outside its thread.
+        """
         context = {
             "missing_target": not mail.indicators.has_target,
             "missing_time": not mail.indicators.has_time,
         }
+        if forwarded_by_staff:
+            return self._guarded(
+                session, ledger, case, "acknowledgement", context, "auto-generated"
+            )
         return self._auto_reply(session, ledger, case, mail, arrived_at, "acknowledgement", context)
 
     def redirect(

@@ -50,7 +50,20 @@ _NL_MONTHS = (
     "november",
     "december",
 )
-_NL_MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+_NL_MONTHS_SHORT = (
+    "jan",
+    "feb",
+    "mrt",
+    "apr",
+    "mei",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "okt",
+    "nov",
+    "dec",
+)
 _NL_DAYS_SHORT = ("ma", "di", "wo", "do", "vr", "za", "zo")
 
 
@@ -79,9 +92,7 @@ class Original:
         assert isinstance(text, str)
         ((name, address),) = getaddresses([str(message["From"])])
         date_header = message["Date"]
-        when = (
-            parsedate_to_datetime(str(date_header)) if date_header else dt.datetime.now(dt.UTC)
-        )
+        when = parsedate_to_datetime(str(date_header)) if date_header else dt.datetime.now(dt.UTC)
         return cls(
             raw=raw,
             sender=str(message["From"]),
@@ -186,9 +197,7 @@ def thunderbird_reply(
     above" setting): text, "-- " signature, attribution, ">"-quoted original. Plain text."""
     when = original.date
     if language == "nl":
-        attribution = (
-            f"Op {when:%d-%m-%Y} om {when:%H:%M} schreef {original.sender_name}:"
-        )
+        attribution = f"Op {when:%d-%m-%Y} om {when:%H:%M} schreef {original.sender_name}:"
     else:
         attribution = f"On {when:%d/%m/%Y} {when:%H:%M}, {original.sender_name} wrote:"
     body = text.rstrip("\n") + "\n"
@@ -278,9 +287,7 @@ def gmail_reply(
         "</blockquote></div>\n"
     )
     message = EmailMessage()
-    _reply_headers(
-        message, original, sender=sender, to=None, prefix="Re:", mailer=None, date=date
-    )
+    _reply_headers(message, original, sender=sender, to=None, prefix="Re:", mailer=None, date=date)
     if html_only:
         message.set_content(body_html, subtype="html")
     else:
@@ -334,9 +341,7 @@ def outlook_reply(
         + original.text
         + "\n"
     )
-    block_html = "<br>\n".join(
-        f"<b>{label}:</b> {html.escape(value)}" for label, value in block
-    )
+    block_html = "<br>\n".join(f"<b>{label}:</b> {html.escape(value)}" for label, value in block)
     body_html = (
         '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
         '<style type="text/css" style="display:none;"> P {margin-top:0;margin-bottom:0;} '
