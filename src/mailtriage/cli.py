@@ -363,11 +363,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     print("store: ok")
     mailbox = open_mailbox(config)
     try:
-        probe = getattr(mailbox, "check", None)
-        if probe is not None:
-            probe()
-        elif config.mailbox.path is not None and not (config.mailbox.path / "new").is_dir():
-            raise MailboxError(f"{config.mailbox.path} is not a Maildir")
+        mailbox.check()
     finally:
         mailbox.close()
     print(f"mailbox: ok ({config.mailbox.source})")

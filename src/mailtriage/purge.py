@@ -221,7 +221,8 @@ class Purger:
         with self.store.session() as session:
             rows = session.execute(
                 select(
-                    StoredMessage.header_message_id,
+                    StoredMessage.size,
+                    StoredMessage.sha256,
                     MailboxSighting.source,
                     MailboxSighting.validity,
                     MailboxSighting.uid,
@@ -229,11 +230,11 @@ class Purger:
                 .outerjoin(MailboxSighting, MailboxSighting.message_id == StoredMessage.id)
                 .where(or_(StoredMessage.case_id.in_(case_ids), StoredMessage.id.in_(loose_ids)))
             ).all()
-        message_ids = sorted({r.header_message_id for r in rows if r.header_message_id})
+        fingerprints = sorted({(r.size, r.sha256) for r in rows})
         keys = [MessageKey(r.source, r.validity, r.uid) for r in rows if r.source is not None]
         mailbox = self.open_mailbox()
         try:
-            return mailbox.expunge(message_ids, keys)
+            return mailbox.expunge(fingerprints, keys)
         finally:
             with contextlib.suppress(MailboxError):
                 mailbox.close()
@@ -242,18 +243,21 @@ class Purger:
         """Checkpoint the WAL into the file and truncate it; vacuum when much space is free."""
         if self.store.engine.dialect.name != "sqlite":
             return False
-        with self.store.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            pages = conn.exec_driver_sql("PRAGMA page_count").scalar() or 0
-            free = conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0
-        vacuum = pages > 0 and free / pages >= VACUUM_FREE_SHARE
-        if vacuum:
-            raw = self.store.engine.raw_connection()
-            try:
-                raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
-            finally:
-                raw.close()
+        # Outside any transaction (the store's connections BEGIN IMMEDIATE, and SQLite
+        # refuses a checkpoint or VACUUM inside one): the driver connection, autocommit.
+        pooled = self.store.engine.raw_connection()
+        try:
+            sqlite = pooled.driver_connection
+            assert sqlite is not None
+            sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            pages = sqlite.execute("PRAGMA page_count").fetchone()[0] or 0
+            free = sqlite.execute("PRAGMA freelist_count").fetchone()[0] or 0
+            vacuum = pages > 0 and free / pages >= VACUUM_FREE_SHARE
+            if vacuum:
+                sqlite.execute("VACUUM")
+                sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            pooled.close()
         return vacuum
 
 

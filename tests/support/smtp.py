@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -16,6 +17,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.support.dovecot import free_port
+
+# aiosmtpd logs every connection from its own thread, sometimes after a test has ended and
+# its captured stderr is closed: noise at best, a "Logging error" in the next test at worst.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

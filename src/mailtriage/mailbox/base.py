@@ -36,6 +36,10 @@ class FetchedMessage:
     arrived_at: dt.datetime | None = None
 
 
+# A stored message as the mailbox holds it: (size in bytes, SHA-256 hex of the bytes).
+Fingerprint = tuple[int, str]
+
+
 class MailboxError(Exception):
     """The mailbox cannot be reached or refused an operation; the message says which."""
 
@@ -57,7 +61,11 @@ class Mailbox(Protocol):
         """Move messages whose processing failed out of the inbox into the quarantine folder."""
         ...
 
-    def expunge(self, message_ids: Iterable[str], keys: Iterable[MessageKey]) -> int:
+    def check(self) -> None:
+        """Raise MailboxError unless the mailbox can be reached and read."""
+        ...
+
+    def expunge(self, fingerprints: Iterable[Fingerprint], keys: Iterable[MessageKey]) -> int:
         """Remove these messages from every folder the desk uses; returns how many went."""
         ...
 

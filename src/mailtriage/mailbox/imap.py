@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import re
 import socket
@@ -34,13 +35,13 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from mailtriage.config import MailboxConfig
-from mailtriage.mailbox.base import FetchedMessage, MailboxError, MessageKey
+from mailtriage.mailbox.base import FetchedMessage, Fingerprint, MailboxError, MessageKey
 
 log = logging.getLogger(__name__)
 
 # imapclient logs the whole IMAP conversation at DEBUG, literals included: message text and
 # addresses. Our logs must never carry those, even when an operator turns on debug logging.
-logging.getLogger("imapclient").setLevel(logging.INFO)
+logging.getLogger("imapclient").setLevel(logging.WARNING)
 
 DEFAULT_BATCH_SIZE = 100
 # One FETCH brings at most this many bytes, unless a single message is larger: then that
@@ -156,7 +157,7 @@ class ImapMailbox:
 
         self._client = client
         self._known_folders.clear()
-        log.info(
+        log.debug(
             "connected to %s (tls=%s, move=%s, idle=%s)",
             self.source,
             cfg.tls,
@@ -402,15 +403,26 @@ class ImapMailbox:
                 log.debug("%s: could not subscribe to %r", self.source, folder)
         self._known_folders.add(folder)
 
+    def check(self) -> None:
+        """Log in and open the folder, for `mailtriage check`; raises MailboxError."""
+        client = self._connected()
+        with self._errors(f"opening folder {self._config.folder!r}"):
+            self._select(client)
+
     # -- erasing ------------------------------------------------------------------------------
 
-    def expunge(self, message_ids: Iterable[str], keys: Iterable[MessageKey]) -> int:
-        """Remove messages from every folder the desk uses (inbox, processed, quarantine):
-        by Message-ID header in each folder, and by UID in the inbox. Returns how many went.
+    def expunge(self, fingerprints: Iterable[Fingerprint], keys: Iterable[MessageKey]) -> int:
+        """Remove messages from every folder the desk uses (inbox, processed, quarantine).
+        Returns how many went.
 
         For the purge: a reporter's mail must not outlive their case in the mailbox either.
+        A message is found by its size and then proven by the SHA-256 of its bytes, so it is
+        found wherever filing put it, with or without a Message-ID, and nothing else is
+        touched. Inbox UIDs (`keys`) still in the folder go too.
         """
-        ids = [f"<{i.strip('<>')}>" for i in message_ids if i]
+        wanted: dict[int, set[str]] = {}
+        for size, digest in fingerprints:
+            wanted.setdefault(size, set()).add(digest)
         keys = list(keys)
         cfg = self._config
         client = self._connected()
@@ -420,13 +432,12 @@ class ImapMailbox:
                 if not client.folder_exists(folder):
                     continue
                 info = client.select_folder(folder)
-                uids: set[int] = set()
-                for message_id in ids:
-                    uids.update(_int_list(client.search(["HEADER", "Message-ID", message_id])))
-                if folder == cfg.folder:
-                    validity = _int(info.get(b"UIDVALIDITY"))
-                    if validity is not None:
-                        uids.update(_current_uids(keys, self.source, validity)[0])
+                uids = self._matching(client, wanted)
+                validity = _int(info.get(b"UIDVALIDITY"))
+                if folder == cfg.folder and validity is not None:
+                    listed = _current_uids(keys, self.source, validity)[0]
+                    if listed:
+                        uids.update(_int_list(client.search(["UID", uid_set(listed)])))
                 if not uids:
                     continue
                 uidset = uid_set(uids)
@@ -438,6 +449,20 @@ class ImapMailbox:
                 removed += len(uids)
             self._select(client)
         return removed
+
+    @staticmethod
+    def _matching(client: IMAPClient, wanted: dict[int, set[str]]) -> set[int]:
+        """UIDs in the selected folder whose bytes hash to one of `wanted` (by size)."""
+        found: set[int] = set()
+        for size, digests in wanted.items():
+            candidates = _int_list(client.search(["LARGER", max(size - 1, 0), "SMALLER", size + 1]))
+            for start in range(0, len(candidates), 20):
+                batch = candidates[start : start + 20]
+                for uid, data in client.fetch(batch, ["BODY.PEEK[]"]).items():
+                    raw = data.get(b"BODY[]")
+                    if isinstance(raw, bytes) and hashlib.sha256(raw).hexdigest() in digests:
+                        found.add(int(uid))
+        return found
 
     # -- waiting for mail --------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from mailtriage.mailbox.base import FetchedMessage, MailboxError, MessageKey
+from mailtriage.mailbox.base import FetchedMessage, Fingerprint, MailboxError, MessageKey
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,15 @@ class MaildirMailbox:
         except OSError as exc:
             raise MailboxError(f"cannot file into Maildir folder {folder}: {exc.strerror}") from exc
 
-    def expunge(self, message_ids: Iterable[str], keys: Iterable[MessageKey]) -> int:
-        """Delete the files of `keys` from the spool and its folders (for the purge)."""
+    def check(self) -> None:
+        """For `mailtriage check`: the spool must be a Maildir we can read."""
+        for sub in ("new", "cur"):
+            if not os.access(self.path / sub, os.R_OK | os.X_OK):
+                raise MailboxError(f"{self.path} is not a readable Maildir (no {sub}/)")
+
+    def expunge(self, fingerprints: Iterable[Fingerprint], keys: Iterable[MessageKey]) -> int:
+        """Delete the files of `keys` from the spool and its folders (for the purge): a
+        Maildir file keeps its unique name wherever it is filed, so the key finds it."""
         names = {k.uid for k in keys if k.source == self.source}
         removed = 0
         folders = [
