@@ -266,7 +266,13 @@ class CaseDesk:
             case.credit_consent = consent
             case.credit_name = name if consent else None
             self._event(case, "credit", {"consent": consent, "by": "reporter"})
-            credit_line = f"consent to be credited as: {name}" if consent else "no credit wanted"
+            # Not the name itself: staff copies outlive the purge, and a credit name is often
+            # the reporter's own; `mailtriage case REF` and `credits` show it.
+            credit_line = (
+                "the reporter consented to be credited (see `mailtriage case`)"
+                if consent
+                else "the reporter does not want to be credited"
+            )
         self.replies.reporter_replied(session, case, message, credit_line)
 
     def _staff_without_case(
