@@ -706,7 +706,7 @@ def test_the_reporter_gives_and_withdraws_credit_consent_by_reply(
     assert credits(desk) == []
     assert desk.case(reported.ref)["credit_name"] is None
     (withdrawn,) = [m for m in to(mails, STAFF_NOTIFY) if "The reporter replied" in subject(m)]
-    assert "no credit wanted" in text(withdrawn)
+    assert "does not want to be credited" in text(withdrawn)
 
 
 @pytest.mark.parametrize("client", ["thunderbird", "outlook"])
