@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from mailtriage.masking import mask_personal
 from mailtriage.message import InboundMail, ParseError, parse_message
 from mailtriage.redirects import explain, redirect_reason
-from mailtriage.render import mask_personal
 from mailtriage.textscan import detect_language, extract_indicators
 
 ROOT = Path(__file__).resolve().parents[1]

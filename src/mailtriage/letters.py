@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mailtriage.compose import OutgoingFile, compose
 from mailtriage.config import Config
+from mailtriage.masking import mask_personal
 from mailtriage.mime.files import attached_files
-from mailtriage.render import OutgoingFile, Renderer, compose, mask_personal
+from mailtriage.render import Renderer
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
 from mailtriage.store.rawstore import read_raw
 

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from mailtriage.compose import ComposeError
 from mailtriage.config import Config
 from mailtriage.letters import LetterError, Letters
-from mailtriage.render import ComposeError, RenderError
+from mailtriage.render import RenderError
 from mailtriage.store.db import Store
 from mailtriage.store.models import Case, CaseEvent, OutboxMail, OutboxStatus
 from mailtriage.transport.base import DeliveryError, Transport

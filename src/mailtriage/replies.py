@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mailtriage.compose import make_message_id, normalize_message_id
 from mailtriage.config import Config
 from mailtriage.guard import GuardPolicy, autoreply_refusal
 from mailtriage.message import InboundMail
 from mailtriage.outbox import automatic_mails_since, queue_mail
-from mailtriage.render import make_message_id, normalize_message_id
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
 
 Clock = Callable[[], dt.datetime]

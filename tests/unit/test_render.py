@@ -13,21 +13,23 @@ from pathlib import Path
 
 import pytest
 
+from mailtriage.compose import (
+    ComposeError,
+    clean_header_text,
+    compose,
+    make_message_id,
+    normalize_message_id,
+    subject_with_tag,
+)
+from mailtriage.masking import mask_personal
 from mailtriage.message import AttachmentInfo, Indicators
 from mailtriage.render import (
     BILINGUAL_SEPARATOR,
-    ComposeError,
     RenderedMail,
     Renderer,
     RenderError,
-    clean_header_text,
-    compose,
     format_date,
-    make_message_id,
-    mask_personal,
-    normalize_message_id,
     packaged_templates_dir,
-    subject_with_tag,
 )
 
 REF = "PZEM-SEC-2026-0007"
