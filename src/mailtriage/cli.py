@@ -117,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     # Third-party loggers stay quiet: some of them would print message headers.
-    for noisy in ("imapclient", "alembic", "sqlalchemy"):
+    # (APScheduler would log every run of every job at INFO.)
+    for noisy in ("imapclient", "alembic", "sqlalchemy", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = load_config(find_config_path(args.config))
