@@ -126,7 +126,14 @@ class Daemon:
                 self._close_mailbox()
                 what = "mailbox" if isinstance(exc, MailboxError) else "store"
                 log.warning("%s unavailable, retrying in %.0f s: %s", what, backoff, exc)
-                self.notifier.status(f"{what} unavailable, retrying in {backoff:.0f} s")
+                status = f"{what} unavailable, retrying in {backoff:.0f} s"
+                if not self._ready:
+                    # Up and retrying by itself: systemd should not time the start out and
+                    # restart us over an IMAP server that is down.
+                    self._ready = True
+                    self.notifier.ready(status)
+                else:
+                    self.notifier.status(status)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
