@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.dovecot import Dovecot, DovecotUnavailable
+from tests.support.smtp import SmtpServer
 
 
 def _dovecot(tls: bool) -> Iterator[Dovecot]:
@@ -33,3 +34,10 @@ def dovecot_tls() -> Iterator[Dovecot]:
     """A fresh private Dovecot that requires TLS: imaps on `tls_port`, STARTTLS on `port`,
     certificates from a test CA at `ca_file`."""
     yield from _dovecot(tls=True)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a loopback port, recording what it accepts."""
+    with SmtpServer() as server:
+        yield server

@@ -3,7 +3,6 @@ says in one line what is wrong when something is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,6 @@ from tests.support.dovecot import Dovecot, free_port
 from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 def config(tmp_path: Path, dovecot: Dovecot, smtp: dict, **mailbox: object) -> Path:

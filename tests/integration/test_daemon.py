@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,12 +27,6 @@ from tests.support.smtp import SmtpServer
 pytestmark = pytest.mark.integration
 
 STAFF = "security-team@example.nl"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 def desk_config(tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer, **mailbox: object) -> Path:

@@ -240,16 +240,6 @@ class Rig:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def make_rig(tmp_path: Path, smtp: SmtpServer) -> Iterator[Callable[..., Rig]]:
     rigs: list[Rig] = []
 

@@ -30,7 +30,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -76,16 +76,6 @@ STAFF_CASES = {"staff": [STAFF_ADDRESS], "trusted_authserv_ids": [TRUSTED_MX]}
 
 
 # --------------------------------------------------------------------------- the rig
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @dataclass

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -74,16 +73,6 @@ GERMAN_REPORT = (
 
 NL_ACK_SUBJECT = "Ontvangstbevestiging van je melding"
 EN_ACK_SUBJECT = "We have received your report"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

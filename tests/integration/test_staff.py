@@ -24,7 +24,7 @@ import datetime as dt
 import email.policy
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import make_msgid
 from pathlib import Path
@@ -127,16 +127,6 @@ def squeeze(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
