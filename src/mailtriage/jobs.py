@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -124,8 +125,20 @@ class Jobs:
                 )
             )
             ids = [c.id for c in cases]
-            last_mail = self._last_reporter_mail(session, ids)
-            last_try = self._last_event(session, ids, ("progress-update", "reply-suppressed"))
+            last_mail = self._latest(
+                session,
+                OutboxMail.case_id,
+                OutboxMail.created_at,
+                OutboxMail.kind.in_(REPORTER_KINDS),
+                ids,
+            )
+            last_try = self._latest(
+                session,
+                CaseEvent.case_id,
+                CaseEvent.at,
+                CaseEvent.kind.in_(("progress-update", "reply-suppressed")),
+                ids,
+            )
             ledger = AutoReplyLedger()
             for case in cases:
                 # Counted from the latest contact, or the latest update the guard refused, so
@@ -156,26 +169,16 @@ class Jobs:
         return report
 
     @staticmethod
-    def _last_event(
-        session: Session, case_ids: list[int], kinds: tuple[str, ...]
+    def _latest(
+        session: Session, case_column: Any, at_column: Any, kinds: Any, case_ids: list[int]
     ) -> dict[int, dt.datetime]:
+        """Per case, the latest `at_column` among rows of the given kinds."""
         if not case_ids:
             return {}
         rows = session.execute(
-            select(CaseEvent.case_id, func.max(CaseEvent.at))
-            .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind.in_(kinds))
-            .group_by(CaseEvent.case_id)
-        )
-        return {case_id: _as_utc(at) for case_id, at in rows if at is not None}
-
-    @staticmethod
-    def _last_reporter_mail(session: Session, case_ids: list[int]) -> dict[int, dt.datetime]:
-        if not case_ids:
-            return {}
-        rows = session.execute(
-            select(OutboxMail.case_id, func.max(OutboxMail.created_at))
-            .where(OutboxMail.case_id.in_(case_ids), OutboxMail.kind.in_(REPORTER_KINDS))
-            .group_by(OutboxMail.case_id)
+            select(case_column, func.max(at_column))
+            .where(case_column.in_(case_ids), kinds)
+            .group_by(case_column)
         )
         # func.max bypasses the UTC column type on SQLite; read it back as aware UTC.
         return {case_id: _as_utc(at) for case_id, at in rows if at is not None}

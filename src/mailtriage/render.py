@@ -16,7 +16,6 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +30,7 @@ from jinja2 import (
 )
 
 from mailtriage.compose import MAX_SUBJECT, clean_header_text
+from mailtriage.datafiles import data_dir
 from mailtriage.dates import format_date
 from mailtriage.masking import mask_personal
 
@@ -70,13 +70,10 @@ _LEADING_TAG = re.compile(r"\s*(\[[^\[\]]{1,100}\])\s*")
 
 def packaged_templates_dir() -> Path:
     """Where the shipped templates are: inside the installed package, else in the source tree."""
-    packaged = resources.files("mailtriage") / "templates"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    source_tree = Path(__file__).resolve().parents[2] / "templates"
-    if source_tree.is_dir():
-        return source_tree
-    raise RenderError("the templates folder is missing from this installation")
+    found = data_dir("templates")
+    if found is None:
+        raise RenderError("the templates folder is missing from this installation")
+    return found
 
 
 class _SplitLoader(BaseLoader):

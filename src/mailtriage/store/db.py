@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from mailtriage.datafiles import data_dir
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 def migrations_dir() -> Path:
     """Where the Alembic scripts are: inside the installed package, else in the source tree."""
-    packaged = resources.files("mailtriage") / "migrations"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    source_tree = Path(__file__).resolve().parents[3] / "migrations"
-    if source_tree.is_dir():
-        return source_tree
-    raise StoreUnavailable("the migrations folder is missing from this installation")
+    found = data_dir("migrations")
+    if found is None:
+        raise StoreUnavailable("the migrations folder is missing from this installation")
+    return found
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
