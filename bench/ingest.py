@@ -141,14 +141,7 @@ def _config(server: Dovecot, workdir: Path) -> Path:
     return write_config(
         workdir,
         {
-            "mailbox": {
-                "source": "imap",
-                "host": server.host,
-                "port": server.port,
-                "tls": "none",
-                "username": server.user,
-                "password": server.password,
-            },
+            "mailbox": server.mailbox_section(),
             "cases": {"staff_notify": "security-team@example.nl"},
         },
     )

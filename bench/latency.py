@@ -47,16 +47,7 @@ def main() -> int:
         config = write_config(
             Path(tmp),
             {
-                "mailbox": {
-                    "source": "imap",
-                    "host": dovecot.host,
-                    "port": dovecot.port,
-                    "tls": "none",
-                    "username": dovecot.user,
-                    "password": dovecot.password,
-                    "idle": True,
-                    "poll_interval_seconds": 300,
-                },
+                "mailbox": dovecot.mailbox_section(idle=True, poll_interval_seconds=300),
                 "smtp": smtp.smtp_config(),
                 "cases": {"staff_notify": "security-team@example.nl"},
             },

@@ -33,18 +33,9 @@ def desk_config(tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer, **mailbox: o
     return write_config(
         tmp_path,
         {
-            "mailbox": {
-                "source": "imap",
-                "host": dovecot.host,
-                "port": dovecot.port,
-                "tls": "none",
-                "username": dovecot.user,
-                "password": dovecot.password,
-                "idle": True,
-                "poll_interval_seconds": 30,
-                "timeout_seconds": 5,
-                **mailbox,
-            },
+            "mailbox": dovecot.mailbox_section(
+                idle=True, poll_interval_seconds=30, timeout_seconds=5, **mailbox
+            ),
             "smtp": smtp.smtp_config(),
             "cases": {"staff_notify": STAFF},
         },

@@ -43,16 +43,7 @@ def imap_config(tmp_path: Path, server: Dovecot, **mailbox: object) -> Path:
     return write_config(
         tmp_path,
         {
-            "mailbox": {
-                "source": "imap",
-                "host": server.host,
-                "port": server.port,
-                "tls": "none",
-                "username": server.user,
-                "password": server.password,
-                "poll_interval_seconds": 1,
-                **mailbox,
-            }
+            "mailbox": server.mailbox_section(poll_interval_seconds=1, **mailbox)
         },
     )
 

@@ -45,14 +45,7 @@ class Desk:
         self.config = write_config(
             root,
             {
-                "mailbox": {
-                    "source": "imap",
-                    "host": dovecot.host,
-                    "port": dovecot.port,
-                    "tls": "none",
-                    "username": dovecot.user,
-                    "password": dovecot.password,
-                },
+                "mailbox": dovecot.mailbox_section(),
                 "smtp": {**smtp.smtp_config(), "timeout_seconds": 5},
                 "cases": cases,
                 **sections,

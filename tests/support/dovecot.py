@@ -297,19 +297,21 @@ class Dovecot:
         client.login(user, self.users[user])
         return client
 
-    def mailbox_config(self, **overrides: Any) -> MailboxConfig:
-        """A MailboxConfig for the primary user of this server (plaintext unless overridden)."""
-        values: dict[str, Any] = {
+    def mailbox_section(self, **overrides: Any) -> dict[str, Any]:
+        """The `[mailbox]` config section for the primary user (plaintext unless overridden)."""
+        return {
             "source": "imap",
             "host": self.host,
             "port": self.port,
             "tls": "none",
             "username": self.user,
             "password": self.password,
-            "timeout_seconds": 10,
+            **overrides,
         }
-        values.update(overrides)
-        return MailboxConfig(**values)
+
+    def mailbox_config(self, **overrides: Any) -> MailboxConfig:
+        """A MailboxConfig for the primary user of this server (plaintext unless overridden)."""
+        return MailboxConfig(**self.mailbox_section(**{"timeout_seconds": 10, **overrides}))
 
     def diagnostics(self) -> str:
         """The tail of the master's stderr and of dovecot.log, for a failing test's message."""
