@@ -19,7 +19,7 @@ def config(tmp_path: Path, dovecot: Dovecot, smtp: dict, **mailbox: object) -> P
     return write_config(
         tmp_path,
         {
-            "mailbox": dovecot.mailbox_section(timeout_seconds=5, **mailbox),
+            "mailbox": dovecot.mailbox_section(**{"timeout_seconds": 5, **mailbox}),
             "smtp": smtp,
         },
     )

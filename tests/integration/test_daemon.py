@@ -34,7 +34,7 @@ def desk_config(tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer, **mailbox: o
         tmp_path,
         {
             "mailbox": dovecot.mailbox_section(
-                idle=True, poll_interval_seconds=30, timeout_seconds=5, **mailbox
+                **{"idle": True, "poll_interval_seconds": 30, "timeout_seconds": 5, **mailbox}
             ),
             "smtp": smtp.smtp_config(),
             "cases": {"staff_notify": STAFF},

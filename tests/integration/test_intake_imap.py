@@ -43,7 +43,7 @@ def imap_config(tmp_path: Path, server: Dovecot, **mailbox: object) -> Path:
     return write_config(
         tmp_path,
         {
-            "mailbox": server.mailbox_section(poll_interval_seconds=1, **mailbox)
+            "mailbox": server.mailbox_section(**{"poll_interval_seconds": 1, **mailbox})
         },
     )
 
