@@ -36,9 +36,9 @@ from mailtriage.store.models import (
     MessageStatus,
     OutboxMail,
     OutboxStatus,
-    RawMessage,
     StoredMessage,
 )
+from mailtriage.store.rawstore import erase_raw
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ class Purger:
 
 
 def _erase_message(session: Session, message: StoredMessage) -> None:
-    session.execute(delete(RawMessage).where(RawMessage.message_id == message.id))
+    erase_raw(session, message.id)
     session.execute(delete(Attachment).where(Attachment.message_id == message.id))
     for name in (
         "header_message_id",

@@ -133,8 +133,5 @@ class Store:
         finally:
             session.close()
 
-    def new_session(self) -> Session:
-        return self._sessions()
-
     def dispose(self) -> None:
         self.engine.dispose()
