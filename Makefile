@@ -5,7 +5,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo lint dovecot systemd-tools venv clean bench
+# Instants (UTC) at which `make test` runs the integration tests again under libfaketime, so a
+# wall-clock read hidden anywhere in the desk fails here and not at a user's: a working-day
+# evening after the digest time, the night summer time starts, and New Year's Eve in UTC that
+# is already New Year's Day in Amsterdam. Tests marked `timed_waits` (IMAP IDLE, the daemon's
+# backoff) stall under libfaketime and run only in the plain run.
+FAKETIME_INSTANTS ?= 2026-12-07T18:30:00 2027-03-28T01:30:00 2026-12-31T23:30:00
+
+.PHONY: test test-plain test-faketime demo lint dovecot faketime systemd-tools venv clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +35,13 @@ dovecot:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
 
+faketime:
+	@if ! command -v faketime >/dev/null 2>&1; then \
+		echo "installing libfaketime (faketime) through apt"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq faketime >/dev/null; \
+	fi
+
 # systemd-analyze, for the test that verifies mailtriage.service (no running systemd needed).
 systemd-tools:
 	@if ! command -v systemd-analyze >/dev/null 2>&1; then \
@@ -39,8 +53,18 @@ systemd-tools:
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench migrations demo
 
-test: $(VENV)/.installed-test dovecot systemd-tools lint
+test: test-plain test-faketime
+
+test-plain: $(VENV)/.installed-test dovecot systemd-tools lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-faketime: $(VENV)/.installed-test dovecot faketime
+	@set -e; for instant in $(FAKETIME_INSTANTS); do \
+		at=$$(echo $$instant | tr T ' '); \
+		echo "integration tests with the machine's clock at $$at UTC (libfaketime)"; \
+		TZ=UTC faketime -f "@$$at" $(BIN)/python -m pytest -q -p no:cacheprovider \
+			-m "integration and not timed_waits" tests/integration $(PYTEST_ARGS); \
+	done
 
 demo: $(VENV)/.installed
 	$(BIN)/python demo/run_demo.py

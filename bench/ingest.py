@@ -97,20 +97,16 @@ def baseline(server: Dovecot) -> tuple[int, float]:
 
 
 def pipeline(server: Dovecot, workdir: Path) -> tuple[int, float]:
-    from mailtriage.cli import open_mailbox
     from mailtriage.config import load_config
-    from mailtriage.pipeline import Intake
-    from mailtriage.store import Store
+    from mailtriage.wiring import build
 
-    config = load_config(_config(server, workdir))
-    store = Store(config.store.url)
-    store.upgrade()
-    intake = Intake(config, store)
-    mailbox = open_mailbox(config)
+    app = build(load_config(_config(server, workdir)))
+    mailbox = app.open_mailbox()
     start = time.perf_counter()
-    report = intake.run_mailbox(mailbox)
+    report = app.intake.run_mailbox(mailbox)
     elapsed = time.perf_counter() - start
     mailbox.close()
+    app.close()
     assert report.cases_opened == report.fetched, report
     return report.fetched, elapsed
 
@@ -121,18 +117,15 @@ def delivery(workdir: Path) -> tuple[int, float]:
     from tests.support.config import write_config as rewrite
     from tests.support.smtp import SmtpServer
 
-    from mailtriage.cli import make_sender
     from mailtriage.config import load_config
-    from mailtriage.pipeline import Intake
-    from mailtriage.store import Store
+    from mailtriage.wiring import build
 
     with SmtpServer() as smtp:
-        config = load_config(rewrite(workdir, {"smtp": smtp.smtp_config()}))
-        store = Store(config.store.url)
-        sender = make_sender(config, store, Intake(config, store))
+        app = build(load_config(rewrite(workdir, {"smtp": smtp.smtp_config()})))
         start = time.perf_counter()
-        report = sender.deliver_due(limit=100_000)
+        report = app.sender.deliver_due(limit=100_000)
         elapsed = time.perf_counter() - start
+        app.close()
         assert report.sent == len(smtp.received), report
     return report.sent, elapsed
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject, store_sequence
+from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.forwards import forwarded_sender
 from mailtriage.message import Address, InboundMail
@@ -39,8 +40,6 @@ from mailtriage.store.models import (
 )
 from mailtriage.triage import Action, Decision, KnownCase, TriageContext, decide
 from mailtriage.workdays import first_response_due
-
-Clock = Callable[[], dt.datetime]
 
 HANDLED = (MessageStatus.CASE, MessageStatus.AUTO, MessageStatus.DUPLICATE)
 MAX_THREAD_IDS = 100
@@ -185,11 +184,11 @@ class Outcome:
 
 
 class CaseDesk:
-    def __init__(self, config: Config, replies: Replies, clock: Clock) -> None:
+    def __init__(self, config: Config, replies: Replies, staff: StaffDesk, clock: Clock) -> None:
         self.config = config
         self.replies = replies
+        self.staff = staff
         self.clock = clock
-        self.staff = StaffDesk(config, replies, clock)
 
     def apply(
         self,

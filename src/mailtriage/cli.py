@@ -19,20 +19,16 @@ from typing import Any
 from sqlalchemy import select
 
 from mailtriage.cases import State
+from mailtriage.clock import Clock, system_clock
 from mailtriage.config import Config, ConfigError, find_config_path, load_config
 from mailtriage.daemon import Daemon
-from mailtriage.jobs import Jobs
-from mailtriage.letters import Letters
-from mailtriage.mailbox.base import Mailbox, MailboxError
-from mailtriage.outbox import OutboxSender
-from mailtriage.pipeline import Intake, IntakeReport, utcnow
-from mailtriage.purge import Purger
+from mailtriage.mailbox.base import MailboxError
+from mailtriage.pipeline import IntakeReport
 from mailtriage.render import Renderer, RenderError
-from mailtriage.store.db import Store, StoreUnavailable
+from mailtriage.store.db import StoreUnavailable
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
 from mailtriage.systemd import Notifier, configure_logging
-from mailtriage.transport.base import DeliveryError, Transport
-from mailtriage.transport.maildir import MaildirTransport
+from mailtriage.transport.base import DeliveryError
 from mailtriage.transport.smtp import SmtpTransport
 from mailtriage.views import (
     case_object,
@@ -44,6 +40,7 @@ from mailtriage.views import (
     message_summary,
     printable,
 )
+from mailtriage.wiring import App, build, open_mailbox, open_store, open_transport
 from mailtriage.workdays import first_response_due
 
 log = logging.getLogger("mailtriage")
@@ -113,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
+    """Run one command. `clock` is the desk's time; only tests pass another than the system's."""
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     # Third-party loggers stay quiet: some of them would print message headers.
@@ -126,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"configuration: {exc}", EXIT_CONFIG)
     handler = COMMANDS[args.command]
     try:
-        return handler(config, args)
+        return handler(config, args, clock)
     except StoreUnavailable as exc:
         code = EXIT_TEMPFAIL if args.command == "ingest" else EXIT_FAILED
         return _fail(f"store unavailable: {exc}", code)
@@ -143,93 +141,51 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def open_store(config: Config, migrate: bool = True) -> Store:
-    store = Store(config.store.url, config.store.busy_timeout_seconds)
-    if migrate:
-        store.upgrade()
-    return store
-
-
-def open_mailbox(config: Config) -> Mailbox:
-    mb = config.mailbox
-    if mb.source == "maildir":
-        from mailtriage.mailbox.maildir import MaildirMailbox
-
-        assert mb.path is not None
-        return MaildirMailbox(mb.path, mb.processed_folder, mb.quarantine_folder)
-    from mailtriage.mailbox.imap import ImapMailbox
-
-    return ImapMailbox(mb)
-
-
 # -- commands -------------------------------------------------------------------------------
 
 
-def open_transport(config: Config) -> Transport:
-    if config.smtp.transport == "maildir":
-        assert config.smtp.path is not None
-        return MaildirTransport(config.smtp.path)
-    return SmtpTransport(config.smtp)
-
-
-def make_sender(config: Config, store: Store, intake: Intake) -> OutboxSender:
-    return OutboxSender(
-        config,
-        store,
-        Letters(config, Renderer(config.templates.path)),
-        lambda: open_transport(config),
-        intake.clock,
-        on_failure=intake.replies.delivery_failed,
-    )
-
-
-def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    store = open_store(config)
-    intake = Intake(config, store)
-    sender = make_sender(config, store, intake)
-    jobs = Jobs(config, store, intake.replies, intake.clock)
-    purger = Purger(config, store, intake.clock, lambda: open_mailbox(config))
+def cmd_run(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    app = build(config, clock)
     try:
         if args.once:
-            one_pass(config, intake, sender, jobs, purger)
+            one_pass(app)
             return EXIT_OK
         daemon = Daemon(
             config,
-            intake,
-            sender,
-            jobs,
-            purger,
-            lambda: open_mailbox(config),
+            app.intake,
+            app.sender,
+            app.jobs,
+            app.purger,
+            app.open_mailbox,
             Notifier.from_env(),
+            clock,
         )
         return daemon.run()
     finally:
-        intake.close()
+        app.close()
 
 
-def one_pass(
-    config: Config, intake: Intake, sender: OutboxSender, jobs: Jobs, purger: Purger
-) -> IntakeReport:
+def one_pass(app: App) -> IntakeReport:
     """Finish what a crash left, ingest everything waiting, run the jobs that are due, then
     deliver the outbox.
 
     The jobs and the outbox run even when the mailbox cannot be reached, so reminders and
     replies already decided on still go out; the mailbox error is raised afterwards.
     """
-    report = intake.process_pending()
+    report = app.intake.process_pending()
     mailbox_error: MailboxError | None = None
     try:
-        mailbox = open_mailbox(config)
+        mailbox = app.open_mailbox()
         try:
-            report.merge_fetch(intake.run_mailbox(mailbox))
+            report.merge_fetch(app.intake.run_mailbox(mailbox))
         finally:
             mailbox.close()
     except MailboxError as exc:
         mailbox_error = exc
-    done = jobs.run_all()
-    delivery = sender.deliver_due()
+    done = app.jobs.run_all()
+    delivery = app.sender.deliver_due()
     if mailbox_error is None:
-        purger.run()
+        app.purger.run()
     if report.fetched or delivery.sent or delivery.deferred or delivery.failed:
         log.info(
             "%s; reminders %d, escalations %d, updates %d, digests %d; "
@@ -256,10 +212,13 @@ def _report_line(report: IntakeReport) -> str:
     )
 
 
-def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
+def cmd_ingest(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     raw = _read_input(args.file)
-    store = open_store(config)
-    report = Intake(config, store).ingest_raw(raw)
+    app = build(config, clock)
+    try:
+        report = app.intake.ingest_raw(raw)
+    finally:
+        app.close()
     if report.quarantined:
         print("stored; processing failed, the message is in quarantine", file=sys.stderr)
     return EXIT_OK
@@ -279,7 +238,7 @@ def _read_input(file: str | None) -> bytes:
     return data
 
 
-def cmd_cases(config: Config, args: argparse.Namespace) -> int:
+def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     tz = config.deadlines.tz
     store = open_store(config)
     with store.session() as session:
@@ -287,7 +246,7 @@ def cmd_cases(config: Config, args: argparse.Namespace) -> int:
         if args.state:
             query = query.where(Case.state == args.state)
         if args.overdue:
-            now = dt.datetime.now(dt.UTC)
+            now = clock()
             query = query.where(
                 Case.state.in_(State.OPEN),
                 Case.first_response_at.is_(None),
@@ -302,7 +261,7 @@ def cmd_cases(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_case(config: Config, args: argparse.Namespace) -> int:
+def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     tz = config.deadlines.tz
     store = open_store(config)
     with store.session() as session:
@@ -345,7 +304,7 @@ def cmd_case(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_deadline(config: Config, args: argparse.Namespace) -> int:
+def cmd_deadline(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     try:
         received = dt.datetime.fromisoformat(args.datetime)
     except ValueError as exc:
@@ -356,7 +315,7 @@ def cmd_deadline(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_check(config: Config, args: argparse.Namespace) -> int:
+def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     print(f"config: ok ({config.source_path})")
     store = open_store(config, migrate=False)
     with store.session():
@@ -373,7 +332,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     except RenderError as exc:
         raise CommandError(f"templates: {exc}") from exc
     print(f"templates: ok ({len(names)} files)")
-    transport = open_transport(config)
+    transport = open_transport(config, clock)
     try:
         if isinstance(transport, SmtpTransport):
             transport.check()
@@ -385,12 +344,16 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
+def cmd_quarantine(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     tz = config.deadlines.tz
     store = open_store(config)
     if args.quarantine_command == "retry":
         ids = None if args.all else [args.id]
-        report = Intake(config, store).retry_quarantined(ids)
+        app = build(config, clock)
+        try:
+            report = app.intake.retry_quarantined(ids)
+        finally:
+            app.close()
         retried = report.cases_opened + report.appended + report.auto + report.duplicates
         print(f"retried: {retried} processed, {report.quarantined} still quarantined")
         return EXIT_OK if report.quarantined == 0 else EXIT_FAILED
@@ -430,10 +393,12 @@ def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_purge(config: Config, args: argparse.Namespace) -> int:
-    store = open_store(config)
-    purger = Purger(config, store, utcnow, lambda: open_mailbox(config))
-    report = purger.run(dry_run=args.dry_run)
+def cmd_purge(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    app = build(config, clock)
+    try:
+        report = app.purger.run(dry_run=args.dry_run)
+    finally:
+        app.close()
     verb = "would erase" if args.dry_run else "erased"
     if not report.cases and not report.loose_messages:
         print("nothing to purge")
@@ -448,7 +413,7 @@ def cmd_purge(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_credits(config: Config, args: argparse.Namespace) -> int:
+def cmd_credits(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     store = open_store(config)
     with store.session() as session:
         rows = session.execute(
@@ -465,9 +430,9 @@ def cmd_credits(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_security_txt(config: Config, args: argparse.Namespace) -> int:
+def cmd_security_txt(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     policy = config.policy
-    expires = utcnow() + dt.timedelta(days=policy.security_txt_valid_days)
+    expires = clock() + dt.timedelta(days=policy.security_txt_valid_days)
     lines = [f"Contact: mailto:{config.smtp.from_address}"]
     lines.append(f"Expires: {expires.replace(microsecond=0).strftime('%Y-%m-%dT%H:%M:%SZ')}")
     lines.append("Preferred-Languages: nl, en")
@@ -479,7 +444,7 @@ def cmd_security_txt(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_db(config: Config, args: argparse.Namespace) -> int:
+def cmd_db(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     open_store(config)
     print("store schema is up to date")
     return EXIT_OK
@@ -490,7 +455,7 @@ def _print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+COMMANDS: dict[str, Callable[[Config, argparse.Namespace, Clock], int]] = {
     "run": cmd_run,
     "ingest": cmd_ingest,
     "cases": cmd_cases,

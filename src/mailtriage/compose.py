@@ -250,7 +250,7 @@ def compose(
     references: Sequence[str] = (),
     auto_submitted: str | None = None,
     reply_to: str | None = None,
-    date: dt.datetime | None = None,
+    date: dt.datetime,
     extra_headers: Mapping[str, str] = _NO_HEADERS,
     attachments: Sequence[OutgoingFile] = (),
 ) -> bytes:
@@ -275,8 +275,7 @@ def compose(
             thread.append(ref_id)
     if len(thread) > MAX_REFERENCES:
         thread = [thread[0], *thread[-(MAX_REFERENCES - 1) :]]
-    when = date if date is not None else dt.datetime.now(dt.UTC)
-    if when.tzinfo is None:
+    if date.tzinfo is None:
         raise ComposeError("the Date must be timezone-aware")
     if auto_submitted is not None and auto_submitted not in _AUTO_SUBMITTED:
         raise ComposeError("unknown Auto-Submitted value")
@@ -288,7 +287,7 @@ def compose(
         ("To", _mailbox("To", to_name, to_address)),
         ("Reply-To", [_addr_spec(reply_to or from_address)]),
         ("Subject", _text_pieces("Subject", clean_subject)),
-        ("Date", email.utils.format_datetime(when).split(" ")),
+        ("Date", email.utils.format_datetime(date).split(" ")),
         ("Message-ID", [own_id]),
     ]
     if parent:

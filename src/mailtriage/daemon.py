@@ -19,11 +19,13 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.jobs import Jobs
 from mailtriage.mailbox.base import Mailbox, MailboxError
@@ -58,8 +60,10 @@ class Daemon:
         purger: Purger,
         open_mailbox: Callable[[], Mailbox],
         notifier: Notifier,
+        clock: Clock,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.intake = intake
         self.sender = sender
         self.jobs = jobs
@@ -91,7 +95,7 @@ class Daemon:
                 "interval",
                 seconds=seconds,
                 id=name,
-                next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5),
+                next_run_time=self.clock() + dt.timedelta(seconds=5),
             )
         scheduler.start()
         try:
@@ -179,9 +183,9 @@ class Daemon:
         return self.stop.is_set()
 
     def _sleep(self, seconds: float) -> None:
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        deadline = time.monotonic() + seconds  # a duration: immune to clock steps
         while not self.stop.is_set():
-            remaining = (deadline - dt.datetime.now(dt.UTC)).total_seconds()
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             self.stop.wait(min(remaining, WAKE_SECONDS))

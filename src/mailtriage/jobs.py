@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailtriage.cases import State
+from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.replies import REPORTER_KINDS, AutoReplyLedger, Replies
 from mailtriage.store.db import Store
@@ -31,7 +31,6 @@ from mailtriage.workdays import END_OF_DAY, Calendar
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 
 UPDATE_STATES = (State.TRIAGED, State.FIXING, State.NEEDS_INFO)
 # Keyed on the promise itself: any open case whose reporter has had no first assessment.

@@ -36,7 +36,7 @@ class Letters:
     def build(self, session: Session, row: OutboxMail, now: dt.datetime) -> bytes:
         """The complete message for `row`. Raises LetterError, ComposeError or RenderError."""
         assert row.recipient is not None
-        context = self._context(session, row)
+        context = self._context(session, row, now)
         rendered = self.renderer.render(row.kind, row.language, context)  # type: ignore[arg-type]
         files = self._relayed_files(session, row) if row.kind == "relay" else []
         return compose(
@@ -62,7 +62,7 @@ class Letters:
             return []
         return [OutgoingFile(name, ctype, data) for name, ctype, data in attached_files(raw)]
 
-    def _context(self, session: Session, row: OutboxMail) -> dict[str, Any]:
+    def _context(self, session: Session, row: OutboxMail, now: dt.datetime) -> dict[str, Any]:
         saved = dict(row.context or {})
         case = row.case
         tz = self.config.deadlines.tz
@@ -114,7 +114,7 @@ class Letters:
         elif row.kind == "relay":
             context["text"] = saved["text"]
         elif row.kind == "closing":
-            closed = case.closed_at or now_utc()
+            closed = case.closed_at or now
             purge_day = (
                 (closed + dt.timedelta(days=self.config.retention.purge_after_closed_days))
                 .astimezone(tz)
@@ -221,7 +221,3 @@ def _summary(saved: dict[str, Any]) -> str:
         return "nothing changed, see Unprocessed"
     results = saved.get("results") or []
     return "; ".join(results)[:120] if results else "no changes"
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

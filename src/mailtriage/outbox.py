@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from mailtriage.clock import Clock
 from mailtriage.compose import ComposeError
 from mailtriage.config import Config
 from mailtriage.letters import LetterError, Letters
@@ -32,7 +33,6 @@ CLAIM_LEASE = dt.timedelta(minutes=5)
 MAX_ROUNDS = 3
 LAST_ERROR_CHARS = 300
 
-Clock = Callable[[], dt.datetime]
 # Called inside the transaction that records a failure, to tell staff (no-op without staff).
 FailureHook = Callable[[Session, OutboxMail, str], None]
 

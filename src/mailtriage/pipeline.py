@@ -16,7 +16,6 @@ already stored, and finishes whatever step was left.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session
 
 from mailtriage.casework import BatchKnowledge, CaseDesk, Outcome
+from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.mailbox.base import FetchedMessage, Mailbox, MailboxError, MessageKey
 from mailtriage.message import InboundMail, ParseError, parse_message
@@ -44,12 +44,6 @@ log = logging.getLogger(__name__)
 BATCH_MESSAGES = 100
 BATCH_BYTES = 32 * 1024 * 1024
 QUARANTINE_REASON_CHARS = 500
-
-Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -98,14 +92,17 @@ class Intake:
         self,
         config: Config,
         store: Store,
-        clock: Clock = utcnow,
+        clock: Clock,
+        replies: Replies,
+        desk: CaseDesk,
+        parse_pool: ParsePool,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
-        self.replies = Replies(config, clock)
-        self.desk = CaseDesk(config, self.replies, clock)
-        self.parse_pool = ParsePool()
+        self.replies = replies
+        self.desk = desk
+        self.parse_pool = parse_pool
 
     # -- sources -------------------------------------------------------------------------
 

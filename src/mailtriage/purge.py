@@ -25,6 +25,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailtriage.cases import State
+from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.mailbox.base import Mailbox, MailboxError, MessageKey
 from mailtriage.store.db import Store
@@ -42,7 +43,6 @@ from mailtriage.store.rawstore import erase_raw
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 
 # Timeline details that are facts about the handling, never about the person: everything else
 # in a detail (a note's text, an SMTP reply quoting an address) is dropped by the purge.

@@ -10,20 +10,19 @@ pays only for the decision.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mailtriage.clock import Clock
 from mailtriage.compose import make_message_id, normalize_message_id
 from mailtriage.config import Config
 from mailtriage.guard import GuardPolicy, autoreply_refusal
 from mailtriage.message import InboundMail
 from mailtriage.outbox import automatic_mails_since, queue_mail
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
-
-Clock = Callable[[], dt.datetime]
 
 REPORTER_KINDS = ("acknowledgement", "redirect", "progress_update", "closing", "relay")
 MAX_REFERENCES = 20

@@ -13,12 +13,12 @@ carries only the cut text.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailtriage.clock import Clock
 from mailtriage.commands import Command, ParsedCommands, parse_commands
 from mailtriage.config import Config
 from mailtriage.message import InboundMail
@@ -28,7 +28,6 @@ from mailtriage.states import Action, IllegalTransition, Step, walk, with_relay
 from mailtriage.store.models import Case, CaseEvent, MessageStatus, StoredMessage
 from mailtriage.workdays import Calendar, end_of_day
 
-Clock = Callable[[], dt.datetime]
 MAX_NOTE_CHARS = 20_000
 # The first lines of the desk's own mails to staff: wherever a mail client left them, what
 # follows is the desk's text (a masked report, a timeline), never something to relay.

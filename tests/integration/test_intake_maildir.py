@@ -8,6 +8,7 @@ is kept and listed in quarantine instead of being lost or blocking the rest.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -15,15 +16,20 @@ import pytest
 
 from mailtriage.cli import main
 from mailtriage.mailbox.maildir import ensure_maildir
+from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.mails import make_mail
 
+pytestmark = pytest.mark.integration
+
 
 class Desk:
-    """A config, a Maildir inbox and a store in one temporary folder."""
+    """A config, a Maildir inbox and a store in one temporary folder; the desk's time is
+    `clock`, and a delivered file's modification time (its arrival) is that instant."""
 
     def __init__(self, root: Path, **sections: dict) -> None:
         self.root = root
+        self.clock = FakeClock(QUIET_WORKDAY_MORNING)
         self.inbox = root / "inbox"
         ensure_maildir(self.inbox)
         self.config = write_config(root, sections)
@@ -33,10 +39,12 @@ class Desk:
         self._n += 1
         path = self.inbox / "new" / (name or f"{self._n:06d}.test")
         path.write_bytes(raw)
+        arrival = self.clock.now.timestamp()
+        os.utime(path, (arrival, arrival))
         return path
 
     def cli(self, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-        code = main(["--config", str(self.config), *args])
+        code = main(["--config", str(self.config), *args], clock=self.clock)
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -186,16 +194,17 @@ def test_a_message_left_unprocessed_by_a_crash_is_finished_on_the_next_pass(
 ) -> None:
     from mailtriage.config import load_config
     from mailtriage.mailbox.maildir import MaildirMailbox
-    from mailtriage.pipeline import Intake, IntakeReport
-    from mailtriage.store import Store
+    from mailtriage.pipeline import IntakeReport
+    from mailtriage.wiring import build
 
-    config = load_config(desk.config)
-    store = Store(config.store.url)
-    store.upgrade()
+    app = build(load_config(desk.config), desk.clock)
     desk.deliver(make_mail())
     mailbox = MaildirMailbox(desk.inbox, "Processed", "Quarantine")
     # Step 1 only, as if the process died right after committing the raw bytes.
-    Intake(config, store)._store_batch(list(mailbox.fetch_new()), IntakeReport())
+    try:
+        app.intake._store_batch(list(mailbox.fetch_new()), IntakeReport())
+    finally:
+        app.close()
     assert desk.cases(capsys) == []
     assert len(desk.waiting()) == 1
 

@@ -25,18 +25,17 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from mailtriage.cases import State
-from mailtriage.cli import main, make_sender, open_store
+from mailtriage.cli import main
 from mailtriage.config import load_config
 from mailtriage.dates import format_date
-from mailtriage.jobs import Jobs
-from mailtriage.pipeline import Intake
 from mailtriage.store.models import Case
+from mailtriage.wiring import build
+from tests.support.clock import AMSTERDAM, FakeClock, local
 from tests.support.config import write_config
 from tests.support.desk import body_text
 from tests.support.mails import make_mail
@@ -44,7 +43,6 @@ from tests.support.smtp import Received, SmtpServer
 
 pytestmark = pytest.mark.integration
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 STAFF_NOTIFY = "security-team@example.nl"
 TAG = re.compile(r"\[(PZEM-SEC-\d{4}-\d{4})\]")
 
@@ -68,10 +66,6 @@ ENGLISH_REPORT = (
     "whether an account exists, and it has no rate limit, so customer addresses can be "
     "enumerated. I tested this today at 08:55.\n\nKind regards,\n{name}\n"
 )
-
-
-def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=AMSTERDAM)
 
 
 def address(person: str) -> str:
@@ -98,20 +92,6 @@ def squeeze(text: str) -> str:
     return " ".join(text.split())
 
 
-class FakeClock:
-    """What the desk believes the time is: an aware datetime that moves only when told."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def set(self, moment: dt.datetime) -> None:
-        assert moment.tzinfo is not None
-        self.now = moment
-
-
 @dataclass(frozen=True)
 class Arrival:
     """A mail the SMTP server accepted, and the fake (local) time of the step that sent it."""
@@ -133,15 +113,14 @@ class Process:
     """What `mailtriage run` holds in memory. A new one over the same files is a restart."""
 
     def __init__(self, config_path: Path, clock: FakeClock) -> None:
-        self.config = load_config(config_path)
-        self.store = open_store(self.config)
-        self.intake = Intake(self.config, self.store, clock)
-        self.sender = make_sender(self.config, self.store, self.intake)
-        self.jobs = Jobs(self.config, self.store, self.intake.replies, clock)
+        self.app = build(load_config(config_path), clock)
+        self.store = self.app.store
+        self.intake = self.app.intake
+        self.sender = self.app.sender
+        self.jobs = self.app.jobs
 
     def stop(self) -> None:
-        self.intake.close()
-        self.store.dispose()
+        self.app.close()
 
 
 JobName = Literal["first_response_reminders", "progress_updates", "digest", "run_all"]

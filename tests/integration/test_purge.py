@@ -38,10 +38,10 @@ from typing import Any
 
 import pytest
 
-from mailtriage.cli import open_mailbox, open_store
 from mailtriage.config import load_config
 from mailtriage.dates import format_date
-from mailtriage.purge import Purger
+from mailtriage.purge import PurgeReport
+from mailtriage.wiring import build
 from tests.support.desk import STAFF_NOTIFY, Desk
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
@@ -150,6 +150,16 @@ def report(person: str, body: str = REPORT_BODY, **kwargs: Any) -> bytes:
     return make_mail(
         sender=person, subject="Kwetsbaarheid: export van andere klanten", body=body, **kwargs
     )
+
+
+def purge_at(desk: Desk, moment: dt.datetime) -> PurgeReport:
+    """The purge as the daemon runs it, with the desk's clock moved to `moment`."""
+    desk.clock.set(moment)
+    app = build(load_config(desk.config), desk.clock)
+    try:
+        return app.purger.run()
+    finally:
+        app.close()
 
 
 def desk_tz(desk: Desk) -> dt.tzinfo:
@@ -337,25 +347,10 @@ def test_a_completed_case_leaves_no_byte_of_the_reporter_in_store_mailbox_or_log
     assert traces_in_files(store_files(desk), SANNE_TRACES)
     assert traces_in_files(mail_files(dovecot), SANNE_TRACES)
 
-    config = load_config(desk.config)
-    store = open_store(config)
-    try:
-        with Collector() as logs:
-            early = Purger(
-                config,
-                store,
-                lambda: closed_at + dt.timedelta(days=89),
-                lambda: open_mailbox(config),
-            ).run()
-            assert early.cases == [], "closed 89 days ago: not yet"
-            done = Purger(
-                config,
-                store,
-                lambda: closed_at + dt.timedelta(days=91),
-                lambda: open_mailbox(config),
-            ).run()
-    finally:
-        store.dispose()
+    with Collector() as logs:
+        early = purge_at(desk, closed_at + dt.timedelta(days=89))
+        assert early.cases == [], "closed 89 days ago: not yet"
+        done = purge_at(desk, closed_at + dt.timedelta(days=91))
     assert done.cases == [ref]
 
     after = operator("case", ref, "--json")
@@ -700,31 +695,24 @@ def test_redirected_automated_and_closed_mail_each_go_after_their_own_retention(
 
     kees_traces = (address(KEES), "Kees", "30055512", "06-87654321")
     lotte_traces = (address(LOTTE), "Lotte", "06-11223344")
-    start = dt.datetime.now(dt.UTC)
+    start = desk.clock.now
 
-    def purge_at(days: int) -> tuple[list[str], int]:
-        config = load_config(desk.config)
-        store = open_store(config)
-        try:
-            done = Purger(
-                config, store, lambda: start + dt.timedelta(days=days), lambda: open_mailbox(config)
-            ).run()
-        finally:
-            store.dispose()
+    def purge_after(days: int) -> tuple[list[str], int]:
+        done = purge_at(desk, start + dt.timedelta(days=days))
         return done.cases, done.loose_messages
 
     def left(needles: Sequence[str]) -> bool:
         return bool(traces_in_files(desk_files(desk), needles))
 
-    assert purge_at(9) == ([], 0)
+    assert purge_after(9) == ([], 0)
     assert left(kees_traces) and left(lotte_traces) and left(SANNE_TRACES)
-    assert purge_at(11) == ([kees], 0), "redirected: after redirected_purge_days"
+    assert purge_after(11) == ([kees], 0), "redirected: after redirected_purge_days"
     assert not left(kees_traces) and left(lotte_traces) and left(SANNE_TRACES)
-    assert purge_at(21) == ([], 1), "automated mail: after ignored_purge_days"
+    assert purge_after(21) == ([], 1), "automated mail: after ignored_purge_days"
     assert not left(lotte_traces) and left(SANNE_TRACES)
-    assert purge_at(29) == ([], 0), "closed 29 days ago: kept"
+    assert purge_after(29) == ([], 0), "closed 29 days ago: kept"
     assert left(SANNE_TRACES)
-    assert purge_at(31) == ([sanne], 0)
+    assert purge_after(31) == ([sanne], 0)
     assert traces_in_files(desk_files(desk), (*kees_traces, *lotte_traces, *SANNE_TRACES)) == []
     assert mail_files(dovecot) == []
 

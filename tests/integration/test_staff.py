@@ -32,11 +32,9 @@ from typing import Any, Literal
 
 import pytest
 
-from mailtriage.cli import make_sender, open_store
 from mailtriage.config import load_config
 from mailtriage.dates import format_date
-from mailtriage.jobs import Jobs
-from mailtriage.pipeline import Intake
+from mailtriage.wiring import build
 from mailtriage.workdays import Calendar
 from tests.support.clients import (
     AMSTERDAM,
@@ -597,14 +595,6 @@ def test_a_status_change_on_a_closed_case_is_refused_and_nothing_is_relayed(
 # ============================================================ 4. the first-assessment promise
 
 
-class FakeClock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 def test_a_relayed_answer_keeps_the_promise_and_an_internal_note_does_not(desk: Desk) -> None:
     answered = report(desk, PIETER)
     noted = report(desk, EMMA, "en")
@@ -622,21 +612,16 @@ def test_a_relayed_answer_keeps_the_promise_and_an_internal_note_does_not(desk: 
         due = dt.datetime.fromisoformat(desk.case(ref)["first_response_due"]).date()
         days |= {calendar.previous_workday(due), calendar.add_workdays(due, 1)}
 
-    clock = FakeClock(dt.datetime.now(dt.UTC))
-    store = open_store(config)
-    intake = Intake(config, store, clock)
+    app = build(config, desk.clock)
     try:
-        sender = make_sender(config, store, intake)
-        jobs = Jobs(config, store, intake.replies, clock)
         mark = len(desk.smtp.received)
         for day in sorted(days):
-            clock.now = dt.datetime.combine(day, dt.time(10, 0), tzinfo=AMSTERDAM)
-            jobs.first_response_reminders()
-            delivery = sender.deliver_due()
+            desk.clock.set(dt.datetime.combine(day, dt.time(10, 0), tzinfo=AMSTERDAM))
+            app.jobs.first_response_reminders()
+            delivery = app.sender.deliver_due()
             assert delivery.failed == 0 and delivery.deferred == 0
     finally:
-        intake.close()
-        store.dispose()
+        app.close()
 
     staff = [subject(m) for m in to(desk.smtp.received[mark:], STAFF_NOTIFY)]
     assert [s for s in staff if f"[{answered.ref}]" in s] == [], staff

@@ -28,6 +28,8 @@ from email.utils import format_datetime, getaddresses, make_msgid, parsedate_to_
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from tests.support.clock import MAIL_DATE
+
 Language = Literal["nl", "en"]
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -92,7 +94,7 @@ class Original:
         assert isinstance(text, str)
         ((name, address),) = getaddresses([str(message["From"])])
         date_header = message["Date"]
-        when = parsedate_to_datetime(str(date_header)) if date_header else dt.datetime.now(dt.UTC)
+        when = parsedate_to_datetime(str(date_header)) if date_header else MAIL_DATE
         return cls(
             raw=raw,
             sender=str(message["From"]),
@@ -140,7 +142,7 @@ def _reply_headers(
     message["From"] = sender
     message["To"] = to or original.sender
     message["Subject"] = subject
-    message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
+    message["Date"] = format_datetime(date or MAIL_DATE)
     message["Message-ID"] = make_msgid(f"c{next(_counter)}", domain=sender_domain(sender))
     message["In-Reply-To"] = original.message_id
     message["References"] = " ".join((*original.references, original.message_id))
@@ -391,7 +393,7 @@ def forward_as_attachment(
     message["From"] = sender
     message["To"] = to
     message["Subject"] = f"Fwd: {original.subject}"
-    message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
+    message["Date"] = format_datetime(date or MAIL_DATE)
     message["Message-ID"] = make_msgid(f"f{next(_counter)}", domain=sender_domain(sender))
     message.set_content(text)
     inner = email.message_from_bytes(original_raw, policy=email.policy.default)
@@ -422,7 +424,7 @@ def gmail_forward_inline(
     message["From"] = sender
     message["To"] = to
     message["Subject"] = f"Fwd: {original.subject}"
-    message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
+    message["Date"] = format_datetime(date or MAIL_DATE)
     message["Message-ID"] = make_msgid(f"f{next(_counter)}", domain=sender_domain(sender))
     message.set_content(body)
     return _as_bytes(message)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mailtriage.cli import main
+from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.dovecot import Dovecot
 from tests.support.smtp import Received, SmtpServer
@@ -29,16 +30,22 @@ TEAM_ADDRESS = "security@example.nl"  # SmtpServer.smtp_config()'s from_address
 
 
 class Desk:
-    """A config pointing at `dovecot` (IMAP) and `smtp` (SMTP), with its store in `root`."""
+    """A config pointing at `dovecot` (IMAP) and `smtp` (SMTP), with its store in `root`.
+
+    The desk's time is `clock`, which starts at `now` and moves only when the test sets it;
+    mail delivered without an explicit time arrives at that instant too.
+    """
 
     def __init__(
         self,
         root: Path,
         dovecot: Dovecot,
         smtp: SmtpServer,
+        now: dt.datetime = QUIET_WORKDAY_MORNING,
         **sections: dict[str, Any],
     ) -> None:
         self.root = root
+        self.clock = FakeClock(now)
         self.dovecot = dovecot
         self.smtp = smtp
         cases = {"staff_notify": STAFF_NOTIFY, **sections.pop("cases", {})}
@@ -55,10 +62,11 @@ class Desk:
     # -- mail in ---------------------------------------------------------------------------
 
     def deliver(self, *raws: bytes, received: dt.datetime | None = None) -> None:
-        """APPEND each message to INBOX; `received` sets the INTERNALDATE (arrival time)."""
+        """APPEND each message to INBOX; `received` (default: the desk's now) sets the
+        INTERNALDATE, the arrival time every deadline counts from."""
         with self.dovecot.client() as client:
             for raw in raws:
-                client.append("INBOX", raw, flags=(), msg_time=received)
+                client.append("INBOX", raw, flags=(), msg_time=received or self.clock.now)
 
     # -- the daemon ------------------------------------------------------------------------
 
@@ -66,7 +74,7 @@ class Desk:
         """`mailtriage --config X ARGS...` in this process: (exit code, stdout)."""
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = main(["--config", str(self.config), *args])
+            code = main(["--config", str(self.config), *args], clock=self.clock)
         return code, out.getvalue()
 
     def run_once(self) -> None:

@@ -7,6 +7,8 @@ import itertools
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from tests.support.clock import MAIL_DATE
+
 _counter = itertools.count(1)
 
 
@@ -28,7 +30,7 @@ def make_mail(
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
+    msg["Date"] = format_datetime(date or MAIL_DATE)
     msg["Message-ID"] = message_id or make_msgid(f"t{next(_counter)}", domain="example.test")
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to

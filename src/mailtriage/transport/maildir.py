@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 
+from mailtriage.clock import Clock
 from mailtriage.mailbox.maildir import ensure_maildir
 from mailtriage.transport.base import DeliveryError
 
 
 class MaildirTransport:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock) -> None:
         self.path = path
+        self.clock = clock
 
     def send(self, *, sender: str, recipient: str, raw: bytes, key: str) -> None:
         name = hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -32,7 +33,7 @@ class MaildirTransport:
                 fh.write(raw)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.rename(tmp, self.path / "new" / f"{name}.{int(time.time())}.mailtriage")
+            os.rename(tmp, self.path / "new" / f"{name}.{int(self.clock().timestamp())}.mailtriage")
         except OSError as exc:
             raise DeliveryError(
                 f"cannot write to outbox Maildir: {exc.strerror}", permanent=False
