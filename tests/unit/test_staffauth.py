@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import authres
 import pytest
 
-from mailtriage.config import StaffAuth
 from mailtriage.message import MAX_HEADER_CHARS, ParseError, parse_message
 from mailtriage.staffauth import REASONS, StaffVerdict, staff_verdict
+
+if TYPE_CHECKING:
+    from mailtriage.config import StaffAuth
 
 STAFF = ("analyst@example.nl", "lead@sec.example.nl")
 MX = "mx.example.nl"
