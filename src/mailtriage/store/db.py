@@ -76,8 +76,10 @@ def prepare_private_store(path: Path) -> None:
     """
     folder = path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-        if _holds_only_store(folder, path.name):
+        if not folder.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(PRIVATE_DIR_MODE)  # exactly: a umask may have taken more or less
+        elif _holds_only_store(folder, path.name):
             _tighten(folder, PRIVATE_DIR_MODE)
         _create_private_file(path)
     except OSError as exc:
