@@ -35,6 +35,9 @@ url = "sqlite:///mailtriage.sqlite"
 [cases]
 staff = ["analyst@example.nl"]
 staff_notify = "security-team@example.nl"
+# A staff mail counts only with an Authentication-Results header from this MX on top. The
+# demo has no MX, so no seeded mail is staff mail; a real desk lists its own MX here.
+trusted_authserv_ids = ["mx.example.nl"]
 """
 
 

@@ -210,8 +210,14 @@ class CaseDesk:
             return Outcome(message.status)
 
         # The raw header text, not the decoded one: decoding encoded words can forge results.
+        cases_config = self.config.cases
         verdict = staff_verdict(
-            mail, self.config.cases.staff, self.config.cases.trusted_authserv_ids, raw=raw
+            mail,
+            cases_config.staff,
+            cases_config.trusted_authserv_ids,
+            raw=raw,
+            accept=cases_config.staff_auth,
+            allow_unauthenticated=cases_config.allow_unauthenticated_staff,
         )
         context, cases = knowledge.context(mail, self.config, verdict)
         decision = decide(mail, context)

@@ -20,7 +20,14 @@ from sqlalchemy import select
 
 from mailtriage.cases import State
 from mailtriage.clock import Clock, system_clock
-from mailtriage.config import Config, ConfigError, find_config_path, load_config
+from mailtriage.config import (
+    Config,
+    ConfigError,
+    find_config_path,
+    load_config,
+    require_staff_authentication,
+    staff_unauthenticated,
+)
 from mailtriage.daemon import Daemon
 from mailtriage.mailbox.base import MailboxError
 from mailtriage.pipeline import IntakeReport
@@ -120,6 +127,8 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = load_config(find_config_path(args.config))
+        if not _reads_only(args):
+            _guard_staff_authentication(config)
     except ConfigError as exc:
         return _fail(f"configuration: {exc}", EXIT_CONFIG)
     handler = COMMANDS[args.command]
@@ -134,6 +143,31 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
         return _fail(f"configuration: {exc}", EXIT_CONFIG)
     except CommandError as exc:
         return _fail(str(exc), EXIT_FAILED)
+
+
+# Commands that only read the store or the config. They stay usable on a config that the
+# others refuse for unauthenticated staff, so an operator can still see the desk while fixing
+# it: none of them reads mail, so none of them can be steered by a forged staff From. Every
+# other command (including any added later) is refused: fail closed.
+READ_ONLY_COMMANDS = frozenset({"cases", "case", "credits", "deadline", "security-txt"})
+
+
+def _reads_only(args: argparse.Namespace) -> bool:
+    if args.command == "quarantine":
+        return args.quarantine_command != "retry"  # listing reads; a retry processes mail
+    return args.command in READ_ONLY_COMMANDS
+
+
+def _guard_staff_authentication(config: Config) -> None:
+    """Refuse to run on a config where any From claiming staff is believed; with the
+    operator's explicit opt-out, run but say so once, loudly."""
+    require_staff_authentication(config)
+    if staff_unauthenticated(config):
+        log.warning(
+            "cases.allow_unauthenticated_staff is set: any mail with a staff address in From "
+            "is taken as staff mail; set cases.trusted_authserv_ids as soon as your MX adds "
+            "Authentication-Results"
+        )
 
 
 def _fail(message: str, code: int) -> int:

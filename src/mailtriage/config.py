@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import os
 import tomllib
 import types
@@ -28,6 +29,9 @@ class ConfigError(Exception):
 
 
 TLSMode = Literal["ssl", "starttls", "none"]
+
+# What an Authentication-Results header must show for a staff mail to count (see staffauth).
+StaffAuth = Literal["dkim-or-spf", "dkim"]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -100,6 +104,8 @@ class CasesConfig:
     staff: tuple[str, ...] = ()
     staff_notify: str | None = None
     trusted_authserv_ids: tuple[str, ...] = ()
+    staff_auth: StaffAuth = "dkim-or-spf"
+    allow_unauthenticated_staff: bool = False
     max_message_bytes: int = 50_000_000
     max_autoreplies_per_sender_per_day: int = 5
     autoreply_max_age_days: int = 7
@@ -302,10 +308,17 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError("mailbox.path: required when mailbox.source is 'maildir'")
     if mb.source == "imap" and not mb.username:
         raise ConfigError("mailbox.username: required when mailbox.source is 'imap'")
-    if mb.password is not None and mb.password_file is not None:
-        raise ConfigError("mailbox.password_file: give password or password_file, not both")
     if config.smtp.transport == "maildir" and config.smtp.path is None:
         raise ConfigError("smtp.path: required when smtp.transport is 'maildir'")
+    _check_secrets("mailbox", mb.password, mb.password_file)
+    _check_secrets("smtp", config.smtp.password, config.smtp.password_file)
+    if mb.source == "imap":
+        _check_plaintext("mailbox", mb.tls, mb.host)
+    if config.smtp.transport == "smtp":
+        _check_plaintext("smtp", config.smtp.tls, config.smtp.host)
+    for index, authserv_id in enumerate(config.cases.trusted_authserv_ids):
+        if not authserv_id.strip():
+            raise ConfigError(f"cases.trusted_authserv_ids[{index}]: must not be blank")
     if "@" not in config.smtp.from_address:
         raise ConfigError("smtp.from_address: must be an e-mail address")
     if config.cases.max_message_bytes < 1024:
@@ -338,6 +351,67 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError('deadlines.digest_time: must be a time of day like "08:00"') from exc
     if config.deadlines.first_response_workdays < 1:
         raise ConfigError("deadlines.first_response_workdays: must be at least 1")
+
+
+def _check_secrets(section: str, password: str | None, password_file: Path | None) -> None:
+    """Two sources for one secret leave the operator guessing which one is used (and a
+    password left in the config file after moving it to a file is still readable there)."""
+    if password is not None and password_file is not None:
+        raise ConfigError(
+            f"{section}.password, {section}.password_file: give one of them, not both"
+        )
+
+
+def _check_plaintext(section: str, tls: str, host: str) -> None:
+    """`tls = "none"` sends the login in clear, which is only harmless when the bytes never
+    leave this machine."""
+    if tls == "none" and not is_loopback_host(host):
+        raise ConfigError(
+            f'{section}.tls: "none" sends the password in clear; it is allowed only for a '
+            f"loopback host (localhost, 127.0.0.0/8, ::1), not {host!r}"
+        )
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` names this machine without asking DNS (which an attacker may answer).
+
+    Only the literal name `localhost` and loopback IP literals count; any other name, even one
+    that resolves to 127.0.0.1 today, does not.
+    """
+    name = host.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def staff_unauthenticated(config: Config) -> bool:
+    """Staff commands would be taken from any mail that merely *claims* a staff From."""
+    return bool(config.cases.staff) and not config.cases.trusted_authserv_ids
+
+
+def require_staff_authentication(config: Config) -> None:
+    """Refuse a desk that would let a stranger act as staff, unless the operator opted out.
+
+    Kept out of `parse_config` on purpose: the commands that only read the store (`cases`,
+    `case`, ...) cannot be abused through mail, and an operator fixing this config should
+    still be able to look at the desk. Every command that reads mail or changes the store
+    calls this (see cli).
+    """
+    if staff_unauthenticated(config) and not config.cases.allow_unauthenticated_staff:
+        raise ConfigError(
+            "cases.trusted_authserv_ids: empty while cases.staff is set, so anyone who writes "
+            "a staff address in From could run staff commands; list the authserv-id your MX "
+            "writes in Authentication-Results (or set cases.allow_unauthenticated_staff = "
+            "true if your MX cannot add that header)"
+        )
 
 
 def _resolve_sqlite_url(url: str, base_dir: Path) -> str:

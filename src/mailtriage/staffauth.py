@@ -2,10 +2,19 @@
 
 Why it exists: staff work the desk by e-mail, and a staff mail can change a case and reach
 a reporter. A From address is only a claim anyone can type, so a mail counts as staff only
-when the From address is one of `cases.staff` *and*, when `cases.trusted_authserv_ids` is
-set, the receiving MX vouches for it in an `Authentication-Results` header (RFC 8601): an
-aligned `dkim=pass` or an aligned `spf=pass`. Everything else from a staff address is a
-stranger's mail (and staff are warned); this module only gives the verdict, it does no I/O.
+when the From address is one of `cases.staff` *and* the receiving MX vouches for it in an
+`Authentication-Results` header (RFC 8601) whose authserv-id is one of
+`cases.trusted_authserv_ids`: an aligned `dkim=pass`, or (unless `cases.staff_auth` is
+`"dkim"`) an aligned `spf=pass`. Without trusted ids no staff mail counts at all, unless the
+operator opted out with `cases.allow_unauthenticated_staff` (then a staff From is enough, the
+old behaviour; the CLI refuses to start without one of the two). Everything else from a staff
+address is a stranger's mail (and staff are warned); this module only gives the verdict, it
+does no I/O.
+
+Why `"dkim"` mode: SPF vouches for the path, not the author. Anyone allowed to send through a
+host in the domain's SPF record (a shared relay, a mailing vendor in an `include:`) passes it
+for any envelope sender in the domain. A DKIM signature needs the domain's key. `dmarc=pass`
+is not taken on its own in that mode, because DMARC also passes on aligned SPF alone.
 
 The rules, and the assumptions behind them:
 
@@ -58,6 +67,7 @@ from email.utils import getaddresses
 
 import authres
 
+from mailtriage.config import StaffAuth
 from mailtriage.message import InboundMail
 from mailtriage.mime.limits import MAX_HEADER_CHARS
 
@@ -66,7 +76,8 @@ __all__ = ["REASONS", "StaffVerdict", "staff_verdict"]
 REASONS = frozenset(
     {
         "not-staff",  # the From address is not a staff address (or there is no From)
-        "no-requirement",  # no trusted authserv-ids configured: a staff From is enough
+        "no-requirement",  # no trusted ids, and the operator allowed unauthenticated staff
+        "no-trusted-ids",  # no trusted ids and no opt-out: staff mail cannot be authenticated
         "multiple-from",  # more than one From header or From address
         "no-trusted-results",  # no Authentication-Results header from a trusted authserv-id
         "unparseable",  # the topmost trusted header could not be read
@@ -74,6 +85,7 @@ REASONS = frozenset(
         "spf-aligned",  # authenticated: spf=pass for an envelope domain aligned with From
         "dkim-not-aligned",  # dkim=pass, but for another domain
         "spf-not-aligned",  # spf=pass, but for another domain, or only for the HELO name
+        "spf-not-accepted",  # only an aligned spf=pass, and staff_auth asks for DKIM
         "fail",  # the trusted header shows no pass for DKIM or SPF
     }
 )
@@ -101,18 +113,24 @@ def staff_verdict(
     trusted_authserv_ids: Collection[str],
     *,
     raw: bytes | None = None,
+    accept: StaffAuth = "dkim-or-spf",
+    allow_unauthenticated: bool = False,
 ) -> StaffVerdict:
     """Decide whether `mail` is authenticated staff mail. Never raises on message content.
 
     `raw`, when given, is the message as received; the Authentication-Results and From
     headers are then read from it undecoded (see the module docstring on RFC 2047).
+    `accept` is `cases.staff_auth`; `allow_unauthenticated` is
+    `cases.allow_unauthenticated_staff` and only matters when there are no trusted ids.
     """
     staff_set = {s.strip().lower() for s in _strings(staff)} - {""}
     address = mail.sender.address.strip().lower() if mail.sender is not None else ""
     if not address or address not in staff_set:
         return StaffVerdict(claimed=False, authenticated=False, reason="not-staff")
     if not _strings(trusted_authserv_ids):
-        return StaffVerdict(claimed=True, authenticated=True, reason="no-requirement")
+        if allow_unauthenticated:
+            return StaffVerdict(claimed=True, authenticated=True, reason="no-requirement")
+        return _refused("no-trusted-ids")
     trusted = {t.strip().lower() for t in _strings(trusted_authserv_ids)} - {""}
 
     if raw is not None:
@@ -132,6 +150,8 @@ def staff_verdict(
     if results is None:
         return _refused("unparseable")
     reason = _judge(results, address.rpartition("@")[2])
+    if reason == "spf-aligned" and accept == "dkim":
+        reason = "spf-not-accepted"
     return StaffVerdict(
         claimed=True, authenticated=reason in ("dkim-aligned", "spf-aligned"), reason=reason
     )

@@ -10,6 +10,7 @@ import pytest
 
 from mailtriage.cli import main
 from mailtriage.config import ConfigError, load_config, parse_config
+from mailtriage.mailbox.maildir import ensure_maildir
 
 MINIMAL = {
     "mailbox": {"source": "maildir", "path": "spool"},
@@ -98,3 +99,119 @@ def test_cli_reports_missing_file_and_broken_toml(
     broken.write_text("[mailbox\nsource=")
     assert main(["--config", str(broken), "cases"]) == 2
     assert "not valid TOML" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- secure defaults (issue 10)
+
+
+def _with(patch: dict) -> dict:
+    data = {k: dict(v) for k, v in MINIMAL.items()}
+    for section, values in patch.items():
+        data.setdefault(section, {}).update(values)
+    return data
+
+
+IMAP = {"source": "imap", "username": "security@example.nl", "password": "Correct-Horse-7"}
+SMTP = {"transport": "smtp", "from_address": "security@example.nl"}
+
+
+@pytest.mark.parametrize(
+    "host", ["imap.example.nl", "192.0.2.10", "2001:db8::25", "localhost.example.test",
+             "127.0.0.1.example.test", "::ffff:192.0.2.10"]
+)
+@pytest.mark.parametrize("section", ["mailbox", "smtp"])
+def test_plaintext_to_a_remote_host_is_refused_naming_the_key(
+    tmp_path: Path, section: str, host: str
+) -> None:
+    base = IMAP if section == "mailbox" else SMTP
+    data = _with({section: {**base, "host": host, "tls": "none"}})
+    with pytest.raises(ConfigError, match=rf"^{section}\.tls: .*loopback"):
+        parse_config(data, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST", "localhost.", "127.0.0.1", "127.3.4.5", "::1", "[::1]",
+             "::ffff:127.0.0.1"]
+)
+@pytest.mark.parametrize("section", ["mailbox", "smtp"])
+def test_plaintext_to_a_loopback_host_is_accepted(tmp_path: Path, section: str, host: str) -> None:
+    base = IMAP if section == "mailbox" else SMTP
+    config = parse_config(_with({section: {**base, "host": host, "tls": "none"}}), tmp_path)
+    assert getattr(config, section).tls == "none"
+
+
+def test_plaintext_host_is_irrelevant_for_local_maildirs(tmp_path: Path) -> None:
+    data = _with({"mailbox": {"host": "imap.example.nl", "tls": "none"},
+                  "smtp": {"host": "smtp.example.nl", "tls": "none"}})
+    assert parse_config(data, base_dir=tmp_path).smtp.transport == "maildir"
+
+
+@pytest.mark.parametrize("section", ["mailbox", "smtp"])
+def test_password_and_password_file_exclude_each_other(tmp_path: Path, section: str) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("Tulpen-en-Klompen-3\n")
+    base = IMAP if section == "mailbox" else {**SMTP, "host": "localhost", "tls": "none"}
+    data = _with({section: {**base, "password": "old", "password_file": str(secret)}})
+    with pytest.raises(
+        ConfigError, match=re.escape(f"{section}.password, {section}.password_file")
+    ):
+        parse_config(data, base_dir=tmp_path)
+
+
+def test_staff_auth_keys_default_to_the_documented_values(tmp_path: Path) -> None:
+    cases = parse_config(MINIMAL, base_dir=tmp_path).cases
+    assert cases.staff_auth == "dkim-or-spf"
+    assert cases.allow_unauthenticated_staff is False
+
+
+@pytest.mark.parametrize(
+    ("patch", "named"),
+    [
+        ({"cases": {"staff_auth": "spf"}}, "cases.staff_auth: must be one of"),
+        ({"cases": {"allow_unauthenticated_staff": "yes"}},
+         "cases.allow_unauthenticated_staff: must be true or false"),
+        ({"cases": {"trusted_authserv_ids": ["mx.example.nl", " "]}},
+         "cases.trusted_authserv_ids[1]: must not be blank"),
+    ],
+)
+def test_bad_staff_auth_values_name_the_key(tmp_path: Path, patch: dict, named: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        parse_config(_with(patch), base_dir=tmp_path)
+
+
+def _config_file(tmp_path: Path, cases: str) -> Path:
+    ensure_maildir(tmp_path / "in")
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[mailbox]\nsource = "maildir"\npath = "in"\n'
+        '[smtp]\ntransport = "maildir"\npath = "out"\nfrom_address = "security@example.nl"\n'
+        f"[cases]\n{cases}\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize("command", [["check"], ["run", "--once"], ["ingest", "-"]])
+def test_staff_without_trusted_ids_stops_the_desk_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    path = _config_file(tmp_path, 'staff = ["analyst@example.nl"]')
+    assert main(["--config", str(path), *command]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cases.trusted_authserv_ids" in err[0]
+    assert not (tmp_path / "mailtriage.sqlite").exists(), "nothing may start"
+
+
+def test_staff_with_the_opt_out_start_with_one_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _config_file(
+        tmp_path, 'staff = ["analyst@example.nl"]\nallow_unauthenticated_staff = true'
+    )
+    assert main(["--config", str(path), "run", "--once"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "cases.allow_unauthenticated_staff" in warnings[0]
+
+
+def test_no_staff_needs_no_trusted_ids(tmp_path: Path) -> None:
+    path = _config_file(tmp_path, 'staff_notify = "security-team@example.nl"')
+    assert main(["--config", str(path), "run", "--once"]) == 0

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import authres
 import pytest
 
 from mailtriage.message import MAX_HEADER_CHARS, ParseError, parse_message
 from mailtriage.staffauth import REASONS, StaffVerdict, staff_verdict
+
+if TYPE_CHECKING:
+    from mailtriage.config import StaffAuth
 
 STAFF = ("analyst@example.nl", "lead@sec.example.nl")
 MX = "mx.example.nl"
@@ -61,8 +65,17 @@ def verdict(
     use_raw: bool = False,
     staff: Sequence[str] = STAFF,
     trusted: Sequence[str] = TRUSTED,
+    accept: StaffAuth = "dkim-or-spf",
+    allow_unauthenticated: bool = False,
 ) -> StaffVerdict:
-    result = staff_verdict(parse_message(raw), staff, trusted, raw=raw if use_raw else None)
+    result = staff_verdict(
+        parse_message(raw),
+        staff,
+        trusted,
+        raw=raw if use_raw else None,
+        accept=accept,
+        allow_unauthenticated=allow_unauthenticated,
+    )
     assert result.reason in REASONS
     assert result.authenticated == (
         result.reason in ("no-requirement", "dkim-aligned", "spf-aligned")
@@ -129,8 +142,25 @@ def test_right_tag_from_unrelated_sender_is_not_staff(use_raw: bool) -> None:
 @pytest.mark.parametrize(
     "top", [(), (f"{MX}; dkim=fail header.d=example.nl",), ("mail.example.test; none",)]
 )
-def test_without_trusted_ids_a_staff_from_is_enough(top: tuple[str, ...], use_raw: bool) -> None:
-    assert verdict(message(*top), use_raw, trusted=()) == StaffVerdict(True, True, "no-requirement")
+def test_without_trusted_ids_a_staff_from_is_enough_only_with_the_opt_out(
+    top: tuple[str, ...], use_raw: bool
+) -> None:
+    assert verdict(message(*top), use_raw, trusted=(), allow_unauthenticated=True) == (
+        StaffVerdict(True, True, "no-requirement")
+    )
+
+
+@pytest.mark.parametrize(
+    "top", [(), (f"{MX}; dkim=pass header.d=example.nl",), ("mail.example.test; none",)]
+)
+def test_without_trusted_ids_and_without_the_opt_out_no_staff_mail_counts(
+    top: tuple[str, ...], use_raw: bool
+) -> None:
+    """Issue 10: a stranger writing a staff From must not act as staff on a desk whose
+    operator forgot the trusted ids; the verdict itself fails closed, not only the CLI."""
+    assert verdict(message(*top), use_raw, trusted=()) == (
+        StaffVerdict(True, False, "no-trusted-ids")
+    )
 
 
 def test_without_trusted_ids_strangers_are_still_strangers() -> None:
@@ -560,3 +590,37 @@ def test_corpus_mail_never_raises(path: Path, use_raw: bool) -> None:
     result = staff_verdict(mail, own, trusted, raw=raw if use_raw else None)
     assert result.reason in REASONS
     assert result.claimed == bool(own)
+
+
+# --------------------------------------------------------------------------- staff_auth = "dkim"
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        f"{MX}; spf=pass smtp.mailfrom=analyst@example.nl",
+        f"{MX}; dkim=none; spf=pass smtp.mailfrom=analyst@example.nl",
+        f"{MX}; dkim=pass header.d=example.test; spf=pass smtp.mailfrom=analyst@example.nl",
+        f"{MX}; dmarc=pass header.from=example.nl; spf=pass smtp.mailfrom=example.nl",
+    ],
+)
+def test_dkim_mode_refuses_what_only_spf_backs(top: str, use_raw: bool) -> None:
+    """A sender allowed by the domain's SPF record (a shared relay, a vendor) passes SPF for
+    any staff address; in "dkim" mode that is not staff mail (and DMARC can pass on SPF)."""
+    assert reason(message(top), use_raw) == "spf-aligned"
+    assert verdict(message(top), use_raw, accept="dkim") == (
+        StaffVerdict(True, False, "spf-not-accepted")
+    )
+
+
+def test_dkim_mode_takes_an_aligned_dkim_pass(use_raw: bool) -> None:
+    raw = message(f"{MX}; dkim=pass header.d=example.nl header.s=s1; spf=fail")
+    assert verdict(raw, use_raw, accept="dkim") == StaffVerdict(True, True, "dkim-aligned")
+
+
+def test_dkim_mode_still_reads_only_the_topmost_trusted_header(use_raw: bool) -> None:
+    raw = message(
+        f"{MX}; spf=pass smtp.mailfrom=analyst@example.nl",
+        below=[f"{MX}; dkim=pass header.d=example.nl"],
+    )
+    assert verdict(raw, use_raw, accept="dkim").reason == "spf-not-accepted"

@@ -6,13 +6,22 @@ mailbox, foreign keys enforced, `secure_delete` so erased personal data is overw
 busy timeout so a second process waits for the lock instead of failing at once. Transactions
 start with BEGIN IMMEDIATE: a writer takes the lock up front, which avoids the WAL "stale
 snapshot" failure when two processes (the daemon and an MTA pipe) write at once.
+
+The SQLite files hold every report and reporter address, so they are the owner's alone: the
+store's folder 0700 and its files (database, -wal, -shm, -journal) 0600, whichever process
+creates them and under whatever umask (an MTA pipe or a manual run inherits 0022, not the
+systemd unit's). The database file is created 0600 before SQLite opens it; SQLite gives the
+-wal, -shm and -journal files it creates later the database file's mode, and files left
+looser by an older version are tightened at every connect.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +29,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,18 +42,86 @@ class StoreUnavailable(Exception):
     """The store cannot be opened or written safely right now (locked, full, unreachable)."""
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
 def make_engine(url: str, busy_timeout_seconds: float = 10) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and not path.startswith(":memory:"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            prepare_private_store(path)
         engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds}, future=True)
-        _configure_sqlite(engine, int(busy_timeout_seconds * 1000))
+        _configure_sqlite(engine, int(busy_timeout_seconds * 1000), path)
         return engine
     return create_engine(url, pool_pre_ping=True, future=True)
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database.startswith(":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def prepare_private_store(path: Path) -> None:
+    """Make the store's folder and database file private before SQLite first opens them.
+
+    The folder is created 0700. An existing folder is tightened only when it holds nothing
+    but this store (the usual /var/lib/mailtriage, created 0755 by an installer or an MTA
+    pipe's first run): a folder shared with other files (a home folder, /tmp, the config
+    folder) is not ours to lock, and the 0600 files keep the data private there.
+    """
+    folder = path.parent
+    try:
+        if not folder.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(PRIVATE_DIR_MODE)  # exactly: a umask may have taken more or less
+        elif _holds_only_store(folder, path.name):
+            _tighten(folder, PRIVATE_DIR_MODE)
+        _create_private_file(path)
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot create the store {path}: {exc.strerror}") from exc
+    tighten_store_files(path)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create `path` empty and 0600 unless it exists (SQLite takes an empty file for a new
+    database). O_EXCL: of two processes starting at once, one creates, the other finds it."""
+    with suppress(FileExistsError):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        os.close(os.open(path, flags, PRIVATE_FILE_MODE))
+
+
+def tighten_store_files(path: Path) -> None:
+    """Set the database and its companion files to 0600 where they are looser."""
+    for suffix in SQLITE_COMPANIONS:
+        _tighten(Path(f"{path}{suffix}"), PRIVATE_FILE_MODE)
+
+
+def _holds_only_store(folder: Path, db_name: str) -> bool:
+    try:
+        return all(entry.startswith(db_name) for entry in os.listdir(folder))
+    except OSError:
+        return False
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """chmod `path` to `mode` when it allows more; a file we do not own is left alone
+    (chmod would fail) and a missing one is fine."""
+    try:
+        current = stat.S_IMODE(os.stat(path).st_mode)
+        if current & ~mode:
+            os.chmod(path, current & mode)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        log.warning("cannot restrict the permissions of %s (not its owner)", path)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, path: Path | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module so SAVEPOINTs work and we
@@ -59,6 +136,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
+        if path is not None:
+            tighten_store_files(path)  # the -wal and -shm files now exist
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
