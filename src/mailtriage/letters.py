@@ -79,6 +79,8 @@ class Letters:
             }
         if case is None and row.kind == "staff_confirmation":
             return _confirmation(saved, None)
+        if row.kind == "staff_purge_incomplete":
+            return {"wal_bytes": int(saved.get("wal_bytes", 0)), "attempts": saved.get("attempts")}
         if case is None:
             raise LetterError(f"{row.kind}: the case is gone")
         context: dict[str, Any] = {"ref": case.ref}
