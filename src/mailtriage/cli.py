@@ -434,16 +434,24 @@ def cmd_purge(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     finally:
         app.close()
     verb = "would erase" if args.dry_run else "erased"
-    if not report.cases and not report.loose_messages:
+    if not report.erased_anything:
         print("nothing to purge")
     for ref in report.cases:
         print(f"{verb}: {ref}")
     if report.loose_messages:
         print(f"{verb}: {report.loose_messages} automated or unattached message(s)")
+    if report.quarantined:
+        print(f"{verb}: {report.quarantined} quarantined message(s) of no case")
     for ref in report.held:
         print(f"held (legal hold, not purged): {ref}")
     if not args.dry_run and report.mailbox_copies:
         print(f"removed from the mailbox: {report.mailbox_copies} message(s)")
+    if report.wal_incomplete:
+        return _fail(
+            "purge incomplete: a reader kept SQLite from truncating its WAL, so erased data "
+            "may still be on disk; staff are told, and the next purge tries again",
+            EXIT_FAILED,
+        )
     return EXIT_OK
 
 

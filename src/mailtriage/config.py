@@ -132,6 +132,7 @@ class RetentionConfig:
     purge_after_closed_days: int = 90
     redirected_purge_days: int = 30
     ignored_purge_days: int = 30
+    quarantine_purge_days: int = 90
 
 
 @dataclass(frozen=True)

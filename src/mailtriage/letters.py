@@ -79,6 +79,8 @@ class Letters:
             }
         if case is None and row.kind == "staff_confirmation":
             return _confirmation(saved, None)
+        if row.kind == "staff_purge_incomplete":
+            return {"wal_bytes": int(saved.get("wal_bytes", 0)), "attempts": saved.get("attempts")}
         if case is None:
             raise LetterError(f"{row.kind}: the case is gone")
         context: dict[str, Any] = {"ref": case.ref}
@@ -164,7 +166,12 @@ class Letters:
             "language": case.language,
             "subject": masked(message.subject),
             "text": masked(message.text_body),
-            "indicators": {kind: [] for kind in INDICATOR_KINDS} | (message.indicators or {}),
+            # URLs carry the reporter too, percent-encoded in a query string: every field
+            # taken from the report gets the reporter-aware mask, not just the text.
+            "indicators": {
+                kind: [masked(str(item)) for item in (message.indicators or {}).get(kind) or []]
+                for kind in INDICATOR_KINDS
+            },
             "attachments": [
                 {"filename": masked(a.filename), "size": a.size, "content_type": a.content_type}
                 for a in message.attachments

@@ -3,11 +3,16 @@
 Staff notifications end up in staff mailboxes, which no purge reaches, so report text shown
 there has the reporter's address, name and phone numbers masked (`mask_personal`). Templates
 reach it through the `|mask` filter of `render.Renderer`.
+
+Reports quote URLs, and a URL carries an address or a name percent-encoded
+(`?user=sanne%40example.test&name=Sanne+Visser`): those forms are masked too, also right
+after another escape (`%3Dsanne...`), where a plain word boundary would not see them start.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from mailtriage.compose import MAX_DISPLAY_NAME, clean_header_text
 
@@ -17,6 +22,15 @@ __all__ = ["mask_personal"]
 # scanned once; the domain needs a dot and is checked in Python (alphabetic TLD), so that
 # `root@192.0.2.1` keeps its IP address.
 _EMAIL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]{1,64}+@[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,8}(?![\w\-])")
+# A start of a word, or the end of a percent escape ("%3D" before a query value).
+_START = r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![\w.%+\-]))"
+# An address in a URL: "@" percent-encoded once or twice; no "%" in the local part, so the
+# escape is where it ends.
+_ENCODED_EMAIL = re.compile(
+    _START + r"[\w.+\-]{1,64}+(?:%40|%2540)[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,8}(?![\w\-])"
+)
+# Between the words of a name: white space, or its URL forms ("+", "%20").
+_NAME_GAP = r"(?:\s+|\+|%20)"
 _SEP = r"[ \u00a0-]"
 _PHONE = re.compile(
     r"(?:"
@@ -65,20 +79,28 @@ def mask_personal(text: str, *, address: str | None, name: str | None) -> str:
     times, CVE ids, version strings and ports alone: staff need those to act on a report.
     """
     if address and "@" in address:
-        literal = re.escape(address.strip())
-        encoded = re.escape(address.strip().replace("@", "%40"))
+        forms = "|".join(re.escape(form) for form in _address_forms(address.strip()))
         text = re.sub(
-            rf"(?<![\w.%+\-])(?:mailto:)?(?:{literal}|{encoded})(?![\w\-]|\.\w)",
+            rf"{_START}(?:mailto:|mailto%3A)?(?:{forms})(?![\w\-]|\.\w)",
             REPORTER,
             text,
             flags=re.IGNORECASE,
         )
     text = _EMAIL.sub(_mask_email, text)
+    text = _ENCODED_EMAIL.sub(_mask_email, text)
     text = _PHONE.sub(_mask_phone, text)
     pattern = _name_pattern(name) if name else None
     if pattern is not None:
         text = pattern.sub(REPORTER, text)
     return text
+
+
+def _address_forms(address: str) -> list[str]:
+    """The address as written, and as a URL carries it: "@" (and any other reserved
+    character) percent-encoded, once or twice; longest first, so no form masks half of one."""
+    once = quote(address, safe="")
+    forms = {address, address.replace("@", "%40"), once, once.replace("%", "%25")}
+    return sorted(forms, key=len, reverse=True)
 
 
 def _mask_email(match: re.Match[str]) -> str:
@@ -107,9 +129,18 @@ def _name_pattern(name: str) -> re.Pattern[str] | None:
         token for token in _NAME_TOKEN.findall(display) if token.casefold() not in _NOT_NAME_TOKENS
     ]
     if len(words) > 1 and tokens:
-        alternatives.append(r"\s+".join(re.escape(word) for word in words))
+        alternatives.append(_NAME_GAP.join(_word_forms(word) for word in words))
     unique = sorted(dict.fromkeys(token.casefold() for token in tokens), key=len, reverse=True)
-    alternatives.extend(re.escape(token) for token in unique[:_MAX_NAME_TOKENS])
+    alternatives.extend(_word_forms(token) for token in unique[:_MAX_NAME_TOKENS])
     if not alternatives:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+    start = r"(?:(?<=%[0-9A-Fa-f]{2})|(?<!\w))"
+    return re.compile(start + "(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+def _word_forms(word: str) -> str:
+    """A pattern for one word of a name, also percent-encoded as UTF-8 ("Zo%C3%AB")."""
+    encoded = quote(word, safe="")
+    if encoded == word:
+        return re.escape(word)
+    return f"(?:{re.escape(word)}|{re.escape(encoded)})"

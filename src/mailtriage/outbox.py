@@ -9,6 +9,7 @@ server accepting it and that record, a window of one local commit.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import re
 from collections.abc import Callable
@@ -43,6 +44,12 @@ _ADDRESS = re.compile(r"[^\s<>\"'(),;:]{1,64}@[^\s<>\"'(),;:]{1,255}")
 def without_addresses(text: str) -> str:
     """An SMTP reply fit for the log: servers quote the refused recipient's address."""
     return _ADDRESS.sub("[address]", text)
+
+
+class _Round(enum.Enum):
+    EMPTY = "nothing was due"
+    DONE = "every due row was tried"
+    INTERRUPTED = "the connection failed; the rest waits"
 
 
 @dataclass
@@ -128,14 +135,14 @@ class OutboxSender:
         due at once and goes out in the same call (a second round, at most a few)."""
         report = DeliveryReport()
         for _ in range(MAX_ROUNDS):
-            sent_before = report.sent + report.failed + report.deferred
-            if not self._deliver_round(limit, report):
-                break
-            if report.deferred or report.sent + report.failed + report.deferred == sent_before:
+            handled_before = report.sent + report.failed + report.deferred
+            if self._deliver_round(limit, report) != _Round.DONE:
+                break  # nothing due, or the connection failed: the rest waits for later
+            if report.sent + report.failed + report.deferred == handled_before:
                 break
         return report
 
-    def _deliver_round(self, limit: int, report: DeliveryReport) -> bool:
+    def _deliver_round(self, limit: int, report: DeliveryReport) -> _Round:
         now = self.clock()
         with self.store.session() as session:
             due = session.scalars(
@@ -152,7 +159,7 @@ class OutboxSender:
                 .limit(limit)
             ).all()
         if not due:
-            return False
+            return _Round.EMPTY
         transport = self.transport_factory()
         try:
             for row_id in due:
@@ -175,14 +182,14 @@ class OutboxSender:
                     )
                 except DeliveryError as exc:
                     self._record_failure(row_id, exc, report)
-                    if not exc.permanent:
-                        break  # the server is down or refusing for now: try the rest later
-                    continue
+                    if exc.ends_round:
+                        return _Round.INTERRUPTED  # the server is down: try the rest later
+                    continue  # this recipient or message only: the next row may well go
                 self._record_sent(row_id)
                 report.sent += 1
         finally:
             transport.close()
-        return True
+        return _Round.DONE
 
     def _claim(self, row_id: int) -> tuple[str, bytes, str] | None:
         now = self.clock()

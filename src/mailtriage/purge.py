@@ -10,6 +10,17 @@ to find them are still in the store), then each case is purged in one transactio
 half-way leaves every case either untouched or fully purged, and the next run completes the
 rest. Finally SQLite's WAL is checkpointed and truncated (and the file vacuumed when the purge
 freed much), so erased bytes do not linger in the WAL; `secure_delete` zeroes them in the file.
+
+A reporter's mail that never reached the case goes with it too: quarantined or still
+unprocessed mail is linked by thread (the case tag, or In-Reply-To/References naming a mail of
+the case) or by the reporter's address, read from its raw header block only (`head_scan`),
+since mail over the size limit was never parsed. Quarantined mail of nobody's case has its own
+retention, `quarantine_purge_days`.
+
+The truncation is verified, not assumed: a reader holding an old snapshot (a backup, a
+`sqlite3` shell) keeps SQLite from checkpointing, and then the erased bytes are still in the
+database file. Such a run retries a few times, then says so (`PurgeReport.wal_incomplete`),
+tells staff once, and leaves a marker so every later run tries again until it succeeds.
 """
 
 from __future__ import annotations
@@ -17,26 +28,32 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
+import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import LargeBinary, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailtriage.cases import State
+from mailtriage.cases import State, refs_in_subject
 from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.mailbox.base import Mailbox, MailboxError, MessageKey
+from mailtriage.mime.head_scan import HEAD_SCAN_BYTES, HeadFacts, head_facts
 from mailtriage.store.db import Store
 from mailtriage.store.models import (
     Attachment,
     Case,
     CaseEvent,
+    JobRun,
     MailboxSighting,
     MessageStatus,
     OutboxMail,
     OutboxStatus,
+    RawMessage,
     StoredMessage,
 )
 from mailtriage.store.rawstore import erase_raw
@@ -73,6 +90,18 @@ KEPT_DETAIL_KEYS = frozenset(
 # ... except `reason` where it can carry free text from outside (an SMTP reply, a refusal).
 FREE_TEXT_EVENTS = frozenset({"delivery-failed", "note"})
 VACUUM_FREE_SHARE = 0.25
+# Mail that never reached a case: what the purge may take along with a reporter's case.
+UNPROCESSED = (MessageStatus.QUARANTINED, MessageStatus.RECEIVED)
+# How hard the WAL truncation is tried before the run says it could not: each attempt waits
+# up to CHECKPOINT_BUSY_MS for readers and writers, then pauses before the next.
+CHECKPOINT_ATTEMPTS = 4
+CHECKPOINT_BUSY_MS = 1000
+CHECKPOINT_PAUSE_SECONDS = 0.5
+# The JobRun row that says a run could not truncate the WAL, so later runs try again.
+OWED = ("purge-checkpoint", "owed")
+
+# Queues a staff notification in the caller's transaction (Replies.notify_staff).
+StaffNotice = Callable[[Session, str, dict[str, Any]], object]
 
 
 @dataclass
@@ -80,8 +109,22 @@ class PurgeReport:
     cases: list[str] = field(default_factory=list)  # references purged (or due, in a dry run)
     held: list[str] = field(default_factory=list)  # due, but under legal hold
     loose_messages: int = 0  # automated or unattached mail erased
+    quarantined: int = 0  # quarantined mail of no case, past quarantine_purge_days
     mailbox_copies: int = 0
     vacuumed: bool = False
+    # The WAL could not be truncated (a reader held it): erased bytes may still be on disk.
+    wal_incomplete: bool = False
+
+    @property
+    def erased_anything(self) -> bool:
+        return bool(self.cases or self.loose_messages or self.quarantined)
+
+
+@dataclass(frozen=True)
+class _Compaction:
+    vacuumed: bool
+    truncated: bool
+    wal_bytes: int
 
 
 class Purger:
@@ -91,11 +134,13 @@ class Purger:
         store: Store,
         clock: Clock,
         open_mailbox: Callable[[], Mailbox] | None = None,
+        tell_staff: StaffNotice | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.open_mailbox = open_mailbox
+        self.tell_staff = tell_staff
 
     # -- what is due ---------------------------------------------------------------------
 
@@ -141,6 +186,88 @@ class Purger:
             )
         )
 
+    def due_quarantined(self, session: Session) -> list[int]:
+        """Quarantined mail of no case stored more than `quarantine_purge_days` ago: nobody
+        retried it, and personal data must not wait in quarantine for ever."""
+        days = self.config.retention.quarantine_purge_days
+        cutoff = self.clock() - dt.timedelta(days=days)
+        return list(
+            session.scalars(
+                select(StoredMessage.id).where(
+                    StoredMessage.case_id.is_(None),
+                    StoredMessage.status == MessageStatus.QUARANTINED,
+                    StoredMessage.stored_at <= cutoff,
+                )
+            )
+        )
+
+    def linked_unprocessed(self, session: Session, cases: list[Case]) -> dict[int, list[int]]:
+        """Case id -> the quarantined or unprocessed mail that belongs to that case's reporter.
+
+        Linked by thread (the case's tag in the subject, or In-Reply-To/References naming a
+        mail of the case) or by the sender being the reporter, read from the raw header block
+        only. The address alone links nothing while the same reporter has a case that is not
+        being purged: the mail may be about that one, and goes with it.
+        """
+        if not cases:
+            return {}
+        unprocessed = self._unprocessed_heads(session)
+        if not unprocessed:
+            return {}
+        due_ids = {c.id for c in cases}
+        live = {
+            address.lower()
+            for address in session.scalars(
+                select(Case.reporter_address).where(
+                    Case.purged_at.is_(None),
+                    Case.reporter_address.is_not(None),
+                    Case.id.not_in(due_ids),
+                )
+            )
+            if address
+        }
+        prefix = self.config.cases.ref_prefix
+        linked: dict[int, list[int]] = {}
+        for case in cases:
+            thread = self._thread_ids(session, case.id)
+            reporter = (case.reporter_address or "").lower()
+            for message_id, facts in list(unprocessed.items()):
+                by_thread = case.ref in refs_in_subject(facts.subject, prefix) or bool(
+                    thread.intersection(facts.thread_ids)
+                )
+                by_sender = bool(reporter) and facts.sender == reporter and reporter not in live
+                if by_thread or by_sender:
+                    linked.setdefault(case.id, []).append(message_id)
+                    del unprocessed[message_id]
+        return linked
+
+    @staticmethod
+    def _unprocessed_heads(session: Session) -> dict[int, HeadFacts]:
+        """The header facts of every quarantined or unprocessed mail of no case, read from a
+        bounded prefix of its raw bytes (never the whole mail, which may be huge)."""
+        rows = session.execute(
+            select(
+                StoredMessage.id,
+                func.substr(RawMessage.raw, 1, HEAD_SCAN_BYTES, type_=LargeBinary),
+            )
+            .join(RawMessage, RawMessage.message_id == StoredMessage.id)
+            .where(StoredMessage.case_id.is_(None), StoredMessage.status.in_(UNPROCESSED))
+        ).all()
+        return {row[0]: head_facts(bytes(row[1] or b"")) for row in rows}
+
+    @staticmethod
+    def _thread_ids(session: Session, case_id: int) -> set[str]:
+        """Every Message-ID of the case's mail, in and out, without angle brackets."""
+        inbound = session.scalars(
+            select(StoredMessage.header_message_id).where(
+                StoredMessage.case_id == case_id, StoredMessage.header_message_id.is_not(None)
+            )
+        )
+        outbound = session.scalars(
+            select(OutboxMail.message_id).where(OutboxMail.case_id == case_id)
+        )
+        return {i for i in (*inbound, *outbound) if i}
+
     # -- the purge -----------------------------------------------------------------------
 
     def run(self, dry_run: bool = False) -> PurgeReport:
@@ -149,37 +276,59 @@ class Purger:
             due, held = self.due_cases(session)
             report.held = [c.ref for c in held]
             case_ids = [c.id for c in due]
+            linked = self.linked_unprocessed(session, due)
+            taken = {i for ids in linked.values() for i in ids}
             loose_ids = [m.id for m in self.due_loose_messages(session)]
+            quarantine_ids = [i for i in self.due_quarantined(session) if i not in taken]
             report.cases = [c.ref for c in due]
             report.loose_messages = len(loose_ids)
-        if dry_run or not (case_ids or loose_ids):
+            report.quarantined = len(quarantine_ids)
+        if dry_run:
             return report
-        report.mailbox_copies = self._expunge_from_mailbox(case_ids, loose_ids)
-        for case_id in case_ids:
-            with self.store.session() as session:
-                self._purge_case(session, case_id)
-        if loose_ids:
-            with self.store.session() as session:
-                for message in session.scalars(
-                    select(StoredMessage).where(StoredMessage.id.in_(loose_ids))
-                ):
-                    _erase_message(session, message)
-        report.vacuumed = self._compact()
-        log.info(
-            "purge: %d case(s), %d loose message(s), %d mailbox copies erased",
-            len(case_ids),
-            len(loose_ids),
-            report.mailbox_copies,
-        )
+        if report.erased_anything:
+            report.mailbox_copies = self._expunge_from_mailbox(
+                case_ids, [*loose_ids, *quarantine_ids, *taken]
+            )
+            for case_id in case_ids:
+                with self.store.session() as session:
+                    self._purge_case(session, case_id, linked.get(case_id, []))
+            if loose_ids or quarantine_ids:
+                with self.store.session() as session:
+                    for message in session.scalars(
+                        select(StoredMessage).where(
+                            StoredMessage.id.in_([*loose_ids, *quarantine_ids])
+                        )
+                    ):
+                        _erase_message(session, message)
+            log.info(
+                "purge: %d case(s), %d loose and %d quarantined message(s), "
+                "%d mailbox copies erased",
+                len(case_ids),
+                len(loose_ids),
+                len(quarantine_ids),
+                report.mailbox_copies,
+            )
+        self._settle(report)
         return report
 
-    def _purge_case(self, session: Session, case_id: int) -> None:
+    def _purge_case(self, session: Session, case_id: int, linked: list[int]) -> None:
         case = session.get(Case, case_id)
         if case is None or case.purged_at is not None or case.legal_hold:
             return  # purged by a run that got here first, or held meanwhile
         now = self.clock()
         messages = list(
-            session.scalars(select(StoredMessage).where(StoredMessage.case_id == case_id))
+            session.scalars(
+                select(StoredMessage).where(
+                    or_(
+                        StoredMessage.case_id == case_id,
+                        # the reporter's mail that never reached the case, unless a retry
+                        # meanwhile filed it somewhere
+                        StoredMessage.id.in_(linked)
+                        & StoredMessage.case_id.is_(None)
+                        & StoredMessage.status.in_(UNPROCESSED),
+                    )
+                )
+            )
         )
         for message in messages:
             _erase_message(session, message)
@@ -239,26 +388,95 @@ class Purger:
             with contextlib.suppress(MailboxError):
                 mailbox.close()
 
-    def _compact(self) -> bool:
-        """Checkpoint the WAL into the file and truncate it; vacuum when much space is free."""
+    # -- making the erasure reach the disk ---------------------------------------------
+
+    def _settle(self, report: PurgeReport) -> None:
+        """Checkpoint and truncate the WAL after an erasure, or when an earlier run could
+        not; when it cannot be done now, say so, tell staff once, and owe it to the next run."""
+        owed = self._checkpoint_owed()
+        if not (report.erased_anything or owed):
+            return
+        done = self._compact()
+        report.vacuumed = done.vacuumed
+        if done.truncated:
+            if owed:
+                with self.store.session() as session:
+                    session.execute(delete(JobRun).where(JobRun.job == OWED[0]))
+                self._compact()  # the marker's own removal, out of the WAL as well
+                log.info("purge: the WAL owed by an earlier run is truncated now")
+            return
+        report.wal_incomplete = True
+        log.error(
+            "purge: could not truncate the SQLite WAL (%d bytes left; a reader holds an old "
+            "snapshot); erased data may remain on disk until a later run succeeds",
+            done.wal_bytes,
+        )
+        with self.store.session() as session:
+            if session.get(JobRun, OWED) is not None:
+                return  # staff were told when this began
+            session.add(JobRun(job=OWED[0], key=OWED[1], at=self.clock()))
+            if self.tell_staff is not None:
+                self.tell_staff(
+                    session,
+                    "staff_purge_incomplete",
+                    {"wal_bytes": done.wal_bytes, "attempts": CHECKPOINT_ATTEMPTS},
+                )
+
+    def _checkpoint_owed(self) -> bool:
         if self.store.engine.dialect.name != "sqlite":
             return False
+        with self.store.session() as session:
+            return session.get(JobRun, OWED) is not None
+
+    def _compact(self) -> _Compaction:
+        """Checkpoint the WAL into the file and truncate it, verified; vacuum when much
+        space is free (and only once the WAL is out of the way)."""
+        if self.store.engine.dialect.name != "sqlite":
+            return _Compaction(vacuumed=False, truncated=True, wal_bytes=0)
         # Outside any transaction (the store's connections BEGIN IMMEDIATE, and SQLite
         # refuses a checkpoint or VACUUM inside one): the driver connection, autocommit.
         pooled = self.store.engine.raw_connection()
         try:
             sqlite = pooled.driver_connection
-            assert sqlite is not None
-            sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            pages = sqlite.execute("PRAGMA page_count").fetchone()[0] or 0
-            free = sqlite.execute("PRAGMA freelist_count").fetchone()[0] or 0
-            vacuum = pages > 0 and free / pages >= VACUUM_FREE_SHARE
-            if vacuum:
-                sqlite.execute("VACUUM")
-                sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            assert isinstance(sqlite, sqlite3.Connection)
+            busy_before = sqlite.execute("PRAGMA busy_timeout").fetchone()[0]
+            # Short waits, several times: a daemon's write passes in a moment, while a
+            # reader that holds a snapshot would keep each attempt waiting its full timeout.
+            sqlite.execute(f"PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}")
+            try:
+                truncated = self._checkpoint(sqlite)
+                pages = sqlite.execute("PRAGMA page_count").fetchone()[0] or 0
+                free = sqlite.execute("PRAGMA freelist_count").fetchone()[0] or 0
+                vacuum = truncated and pages > 0 and free / pages >= VACUUM_FREE_SHARE
+                if vacuum:
+                    sqlite.execute("VACUUM")
+                    truncated = self._checkpoint(sqlite)
+            finally:
+                sqlite.execute(f"PRAGMA busy_timeout = {int(busy_before)}")
         finally:
             pooled.close()
-        return vacuum
+        return _Compaction(vacuumed=vacuum, truncated=truncated, wal_bytes=self._wal_bytes())
+
+    def _checkpoint(self, sqlite: sqlite3.Connection) -> bool:
+        """`wal_checkpoint(TRUNCATE)` until SQLite says it was not blocked and the WAL file
+        is really empty; False after CHECKPOINT_ATTEMPTS tries. SQLite returns normally when
+        a reader blocks it, so the result has to be read, not trusted."""
+        for attempt in range(1, CHECKPOINT_ATTEMPTS + 1):
+            busy = sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy == 0 and self._wal_bytes() == 0:
+                return True
+            if attempt < CHECKPOINT_ATTEMPTS:
+                time.sleep(CHECKPOINT_PAUSE_SECONDS)  # a pause, not a reading of the clock
+        return False
+
+    def _wal_bytes(self) -> int:
+        database = self.store.engine.url.database
+        if not database or database.startswith(":memory:") or database.startswith("file:"):
+            return 0
+        try:
+            return os.path.getsize(f"{database}-wal")
+        except FileNotFoundError:
+            return 0
 
 
 def _erase_message(session: Session, message: StoredMessage) -> None:

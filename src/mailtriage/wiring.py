@@ -70,7 +70,9 @@ def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) 
         on_failure=replies.delivery_failed,
     )
     jobs = Jobs(config, store, replies, clock)
-    purger = Purger(config, store, clock, lambda: open_mailbox(config))
+    purger = Purger(
+        config, store, clock, lambda: open_mailbox(config), tell_staff=replies.notify_staff
+    )
     return App(config, clock, store, replies, intake, sender, jobs, purger)
 
 

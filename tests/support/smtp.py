@@ -1,7 +1,8 @@
 """A real SMTP server for tests: aiosmtpd in-process on a loopback port.
 
 It records every accepted message (envelope and bytes), refuses recipients a test names with
-a permanent 550, and can be stopped and started again on the same port to play an outage.
+a permanent 550 (`refuse`), a temporary 450 (`defer`) or a 421 that closes the connection
+(`shut_on`), and can be stopped and started again on the same port to play an outage.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class _Handler:
     ) -> str:
         if address.lower() in self.server.refuse:
             return "550 5.1.1 No such user here"
+        if address.lower() in self.server.defer:
+            return "450 4.2.1 Mailbox busy, try again later"
+        if address.lower() in self.server.shut_on:
+            return "421 4.3.2 Service shutting down, closing transmission channel"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -64,6 +69,8 @@ class SmtpServer:
         self.port = free_port()
         self.received: list[Received] = []
         self.refuse: set[str] = set()
+        self.defer: set[str] = set()
+        self.shut_on: set[str] = set()
         self._controller: Controller | None = None
 
     def start(self) -> None:

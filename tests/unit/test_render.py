@@ -79,6 +79,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "reason": "550 5.1.1 <sanne@example.test>: Recipient address rejected",
     },
     "staff_quarantine": {"quarantine_id": 42, "reason": "ParseError: no headers"},
+    "staff_purge_incomplete": {"wal_bytes": 4_120_032, "attempts": 4},
     "staff_stranger_on_case": {"ref": REF, "new_ref": "PZEM-SEC-2026-0008"},
     "staff_reminder": {"ref": REF, "due_date": DUE, "first_response_workdays": 5},
     "staff_escalation": {
@@ -302,7 +303,12 @@ def test_every_template_renders_with_its_documented_context(
     assert mail.body.endswith("\n") and not mail.body.endswith("\n\n")
     assert "\n\n\n" not in mail.body
     # about no single case
-    if kind not in ("staff_quarantine", "staff_digest", "staff_spoof_warning"):
+    if kind not in (
+        "staff_quarantine",
+        "staff_digest",
+        "staff_spoof_warning",
+        "staff_purge_incomplete",
+    ):
         assert "[PZEM-SEC-2026-" in mail.subject
 
 
@@ -314,6 +320,7 @@ def test_a_missing_variable_is_an_error_not_an_empty_promise(renderer: Renderer,
         "staff_quarantine": "reason",
         "staff_digest": "overdue",
         "staff_spoof_warning": "address",
+        "staff_purge_incomplete": "wal_bytes",
     }
     context = dict(CONTEXTS[kind])
     context.pop(required.get(kind, "ref"))

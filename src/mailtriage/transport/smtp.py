@@ -14,6 +14,8 @@ import ssl
 from mailtriage.config import SmtpConfig
 from mailtriage.transport.base import DeliveryError
 
+SERVICE_CLOSING = 421  # RFC 5321 4.2.2: the server is shutting the connection, whatever the reply
+
 
 class SmtpTransport:
     def __init__(self, config: SmtpConfig) -> None:
@@ -73,19 +75,33 @@ class SmtpTransport:
             refused = client.sendmail(sender, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            raise DeliveryError(_reply(code, text), permanent=500 <= code < 600) from exc
+            if code == SERVICE_CLOSING:  # smtplib has closed the connection
+                self._drop()
+            raise DeliveryError(
+                _reply(code, text),
+                permanent=500 <= code < 600,
+                this_message_only=code != SERVICE_CLOSING,
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             self._drop()
-            permanent = 500 <= exc.smtp_code < 600 and not isinstance(
-                exc, smtplib.SMTPSenderRefused
-            )
-            raise DeliveryError(_reply(exc.smtp_code, exc.smtp_error), permanent=permanent) from exc
+            sender_refused = isinstance(exc, smtplib.SMTPSenderRefused)
+            permanent = 500 <= exc.smtp_code < 600 and not sender_refused
+            # Our own sender refused is refused for every row; 421 closes the line. A 4xx
+            # or 5xx after DATA is about this message.
+            only_this = not sender_refused and exc.smtp_code != SERVICE_CLOSING
+            raise DeliveryError(
+                _reply(exc.smtp_code, exc.smtp_error),
+                permanent=permanent,
+                this_message_only=only_this,
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
             raise DeliveryError(f"SMTP connection lost: {_describe(exc)}", permanent=False) from exc
         if refused:  # pragma: no cover - one recipient: refusal raises above
             code, text = next(iter(refused.values()))
-            raise DeliveryError(_reply(code, text), permanent=500 <= code < 600)
+            raise DeliveryError(
+                _reply(code, text), permanent=500 <= code < 600, this_message_only=True
+            )
 
     def _drop(self) -> None:
         client, self._client = self._client, None
