@@ -70,8 +70,10 @@ _PROSE_NO = re.compile(
     r")",
     re.IGNORECASE,
 )
-# What ends a name written in a sentence.
-_NAME_END = re.compile(r"(?:[.!?;](?:\s|$)|,\s|\s+(?:en|and|maar|but|please|graag|svp|a\.u\.b)\b)")
+# What ends a name written in a sentence; the full stop of an initial ("J. Bakker") does not.
+_NAME_END = re.compile(
+    r"(?:(?<!\b[A-Z])[.!?;](?:\s|$)|,\s|\s+(?:en|and|maar|but|please|graag|svp|a\.u\.b)\b)"
+)
 _QUOTES = "\"'“”‘’«»`"
 _SUSPICIOUS = re.compile(r"https?:|www\.|@|\b[a-z0-9-]+\.(?:test|com|nl|net|org|io)\b", re.I)
 
