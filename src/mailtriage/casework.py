@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -22,11 +21,15 @@ from sqlalchemy.orm import Session
 from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject, store_sequence
 from mailtriage.clock import Clock
 from mailtriage.config import Config
+from mailtriage.credit import CreditRequest, credit_request
+from mailtriage.followup import open_cases_of, refers_to_earlier_report
 from mailtriage.forwards import forwarded_sender
+from mailtriage.language import reply_language, settled_language, staff_set_language
+from mailtriage.masking import mask_personal
 from mailtriage.message import Address, InboundMail
 from mailtriage.quotes import new_text
 from mailtriage.replies import AutoReplyLedger, Replies
-from mailtriage.staffauth import StaffVerdict, staff_verdict
+from mailtriage.staffauth import StaffVerdict, sender_authenticated, staff_verdict
 from mailtriage.staffdesk import StaffDesk
 from mailtriage.states import Action as StateAction
 from mailtriage.states import transition
@@ -232,10 +235,16 @@ class CaseDesk:
             opened = case.ref if case is not None else None
         elif decision.action is Action.APPEND:
             assert case is not None
-            self._append(session, message, mail, decision, case)
+            self._append(session, message, mail, raw, decision.reason, case)
         else:
-            case = self._open_case(session, message, mail, decision, knowledge)
-            opened = case.ref
+            earlier = self._earlier_cases(session, mail, decision)
+            joined = _follow_up_target(mail, earlier)
+            if joined is not None:
+                case = joined
+                self._append(session, message, mail, raw, "follow-up-by-reference", case)
+            else:
+                case = self._open_case(session, message, mail, decision, knowledge, earlier=earlier)
+                opened = case.ref
             if decision.spoofed_staff:
                 self.replies.spoof_warning(
                     session, mail.sender.address if mail.sender else "", verdict.reason, case
@@ -257,28 +266,68 @@ class CaseDesk:
         session: Session,
         message: StoredMessage,
         mail: InboundMail,
-        decision: Decision,
+        raw: bytes,
+        how: str,
         case: Case,
     ) -> None:
         message.status = MessageStatus.CASE
         message.category = "report"
         message.case = case
-        self._event(case, "reporter-reply", {"message": message.id, "how": decision.reason})
-        choice = credit_choice(new_text(mail.text))
-        credit_line: str | None = None
-        if choice is not None and case.purged_at is None:
-            consent, name = choice
-            case.credit_consent = consent
-            case.credit_name = name if consent else None
-            self._event(case, "credit", {"consent": consent, "by": "reporter"})
+        self._event(case, "reporter-reply", {"message": message.id, "how": how})
+        self._settle_language(case, reply_language(mail.text))
+        credit_line = self._credit(case, message, mail, raw)
+        self.replies.reporter_replied(session, case, message, credit_line, how=how)
+
+    def _settle_language(self, case: Case, written: str) -> None:
+        """The reporter's clear follow-up decides the case language (unless staff chose)."""
+        new = settled_language(case.language, written, staff_set_language(case.events))  # type: ignore[arg-type]
+        if new is not None:
+            self._event(case, "language", {"from": case.language, "to": new, "by": "reporter"})
+            case.language = new
+
+    def _credit(
+        self, case: Case, message: StoredMessage, mail: InboundMail, raw: bytes
+    ) -> str | None:
+        """Apply or hold the reporter's credit answer; the line staff are told, or None.
+
+        A credit name is published in the organisation's name, and a From address is only a
+        claim: consent or withdrawal counts at once only from a mail the MX authenticated and
+        only when it was read with certainty. Anything else is kept on the case (a
+        `credit-request` event) and staff confirm it with `#credit NAME` / `#credit withdraw`.
+        """
+        request = credit_request(new_text(mail.text))
+        if request is None or case.purged_at is not None:
+            return None
+        trusted = self.config.cases.trusted_authserv_ids
+        authenticated = sender_authenticated(mail, trusted, raw=raw)
+        harmless = not request.consent and not case.credit_consent  # nothing to take back
+        if (authenticated and request.certain) or harmless:
+            case.credit_consent = request.consent
+            case.credit_name = request.name if request.consent else None
+            self._event(
+                case,
+                "credit",
+                {"consent": request.consent, "by": "reporter", "authenticated": authenticated},
+            )
             # Not the name itself: staff copies outlive the purge, and a credit name is often
             # the reporter's own; `mailtriage case REF` and `credits` show it.
-            credit_line = (
+            return (
                 "the reporter consented to be credited (see `mailtriage case`)"
-                if consent
+                if request.consent
                 else "the reporter does not want to be credited"
             )
-        self.replies.reporter_replied(session, case, message, credit_line)
+        self._event(
+            case,
+            "credit-request",
+            {
+                "consent": request.consent,
+                "name": request.name,
+                "how": request.how,
+                "authenticated": authenticated,
+                "message": message.id,
+            },
+        )
+        return _credit_to_confirm(request, authenticated, case.reporter_address)
 
     def _staff_without_case(
         self,
@@ -325,6 +374,7 @@ class CaseDesk:
         decision: Decision,
         knowledge: BatchKnowledge,
         reporter: Address | None = None,
+        earlier: list[Case] | None = None,
     ) -> Case:
         now = self.clock()
         deadlines = self.config.deadlines
@@ -385,7 +435,9 @@ class CaseDesk:
         if refusal is None:
             case.state = transition(case.state, StateAction.ACKNOWLEDGE)
             self._event(case, "state", {"from": State.NEW, "to": case.state})
-        self.replies.notify_new_case(session, case, message)
+        self.replies.notify_new_case(
+            session, case, message, [c.ref for c in earlier or [] if c is not case]
+        )
         if decision.foreign_thread_ref and not decision.spoofed_staff:
             # (A forged staff mail gets the sharper spoofing warning instead.)
             self.replies.notify_staff(
@@ -395,6 +447,15 @@ class CaseDesk:
                 case=case,
             )
         return case
+
+    def _earlier_cases(self, session: Session, mail: InboundMail, decision: Decision) -> list[Case]:
+        """The sender's open cases, for a mail about to open a new one (not for a stranger
+        using someone's tag, nor a forged staff mail: those are told to staff otherwise)."""
+        if decision.action is not Action.OPEN_CASE or decision.spoofed_staff:
+            return []
+        if decision.foreign_thread_ref or mail.sender is None:
+            return []
+        return open_cases_of(session, mail.sender.address)
 
     def _reply_event(self, case: Case, kind: str, refusal: str | None) -> None:
         if refusal is None:
@@ -453,23 +514,31 @@ def _thread_ids(mail: InboundMail) -> list[str]:
     return [i for i in (*mail.in_reply_to, *mail.references) if i][:MAX_THREAD_IDS]
 
 
-_CREDIT_YES = re.compile(r"^(?:credit|vermelding)\s*:\s*(\S.{0,99}?)\s*$", re.IGNORECASE)
-_CREDIT_NO = re.compile(r"^(?:no credit|geen vermelding)\s*[.!]?\s*$", re.IGNORECASE)
-_PLACEHOLDERS = {"name", "naam", "je naam", "jouw naam", "your name", "uw naam"}
+def _follow_up_target(mail: InboundMail, earlier: list[Case]) -> Case | None:
+    """The one open case an untagged follow-up joins: only when the mail plainly refers to an
+    earlier report and exactly one open case of its sender fits; else None (a new case, and
+    its staff notification lists `earlier` for a person to decide)."""
+    if len(earlier) != 1 or not refers_to_earlier_report(mail.subject, new_text(mail.text)):
+        return None
+    return earlier[0]
 
 
-def credit_choice(text: str) -> tuple[bool, str | None] | None:
-    """A reporter's answer to the credit question in their own (unquoted) text, if any:
-    (True, name) for `CREDIT: name` / `VERMELDING: naam`, (False, None) for `NO CREDIT` /
-    `GEEN VERMELDING`. The last answer counts; the template's own example is ignored."""
-    choice: tuple[bool, str | None] | None = None
-    for line in text.splitlines()[:200]:
-        if _CREDIT_NO.match(line):
-            choice = (False, None)
-            continue
-        found = _CREDIT_YES.match(line)
-        if found:
-            name = "".join(ch for ch in found.group(1) if ch.isprintable()).strip()
-            if name and name.lower() not in _PLACEHOLDERS:
-                choice = (True, name)
-    return choice
+def _credit_to_confirm(request: CreditRequest, authenticated: bool, reporter: str | None) -> str:
+    """What staff read about a credit request that was kept for them, with the command that
+    confirms it. The name is shown (addresses in it masked): staff cannot confirm unseen."""
+    why = (
+        "it was written in a sentence, so check the name"
+        if authenticated
+        else "the mail was not authenticated by our mail server (no aligned DKIM or DMARC "
+        "pass), so anyone could have sent it"
+    )
+    if not request.consent:
+        return (
+            f"the reporter asks NOT to be credited. Not applied: {why}. "
+            "To withdraw the credit, reply with the line: #credit withdraw"
+        )
+    name = mask_personal(request.name or "", address=reporter, name=None)
+    return (
+        f'the reporter asks to be credited as "{name}". Not applied: {why}. '
+        f"To record it, reply with the line: #credit {name}"
+    )

@@ -18,7 +18,7 @@ Reading rules (`parse_commands`), for the first text part of the mail:
 - every `#` line at the top is an attempted command. One that is not a known command with a
   valid argument (`#stauts triaged`, `#close wontfix`, `#1 on our list`, `#`) goes to
   `unknown` with a reason naming what is allowed. When in doubt, nothing is relayed;
-- command names and the values of `#status`, `#close`, `#severity` and `#credit withdraw`
+- command names and the values of `#status`, `#close`, `#severity`, `#lang` and `#credit withdraw`
   are case-insensitive and stored lower-case; a name may end in one `:` (`#status: fixing`).
   `#assign` and `#credit NAME` keep the argument as written (stripped; `<...>` around an
   address is dropped). A credit name that reads `withdraw` is the withdrawal.
@@ -48,11 +48,14 @@ KNOWN: tuple[str, ...] = (
     "credit",
     "hold",
     "release",
+    "lang",
 )
+LANGUAGES: tuple[str, ...] = ("nl", "en")
 CHOICES: dict[str, tuple[str, ...]] = {
     "status": STATUSES,
     "close": CLOSE_REASONS,
     "severity": SEVERITIES,
+    "lang": LANGUAGES,
 }
 
 MAX_ADDRESS = 254

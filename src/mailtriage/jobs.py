@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from mailtriage.cases import State
 from mailtriage.clock import Clock
 from mailtriage.config import Config
+from mailtriage.masking import mask_personal
 from mailtriage.replies import REPORTER_KINDS, AutoReplyLedger, Replies
 from mailtriage.store.db import Store
 from mailtriage.store.models import Case, CaseEvent, JobRun, OutboxMail
@@ -210,10 +211,17 @@ class Jobs:
             tomorrow_end = self._end_of(self.calendar.add_workdays(today, 1))
 
             def row(case: Case) -> dict[str, str | None]:
+                # Masked here: the row waits in the outbox, and staff copies outlive the purge.
                 return {
                     "ref": case.ref,
                     "state": case.state,
+                    "subject": mask_personal(
+                        case.subject or "", address=case.reporter_address, name=case.reporter_name
+                    ),
+                    "severity": case.severity,
+                    "owner": case.owner,
                     "due": _iso(case.first_response_due),
+                    "answered": _iso(case.first_response_at),
                     "next_update": _iso(case.next_update_due),
                 }
 

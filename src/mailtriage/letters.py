@@ -11,17 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtriage.compose import OutgoingFile, compose
 from mailtriage.config import Config
+from mailtriage.dates import format_date
 from mailtriage.masking import mask_personal
 from mailtriage.mime.files import attached_files
-from mailtriage.render import Renderer
+from mailtriage.render import RenderedMail, Renderer
+from mailtriage.replytext import reporter_new_text
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
 from mailtriage.store.rawstore import read_raw
 
 INDICATOR_KINDS = ("urls", "hosts", "ipv4", "ipv6", "datetimes")
+STAFF_WORDS_RULE = "-" * 72  # between staff words and the desk's own notice in one mail
 
 
 class LetterError(Exception):
@@ -37,8 +41,9 @@ class Letters:
         """The complete message for `row`. Raises LetterError, ComposeError or RenderError."""
         assert row.recipient is not None
         context = self._context(session, row, now)
-        rendered = self.renderer.render(row.kind, row.language, context)  # type: ignore[arg-type]
-        files = self._relayed_files(session, row) if row.kind == "relay" else []
+        rendered = self._render(row, context)
+        carries_staff_words = row.kind == "relay" or (row.kind == "closing" and context["text"])
+        files = self._relayed_files(session, row) if carries_staff_words else []
         return compose(
             from_address=self.config.smtp.from_address,
             from_name=self.config.smtp.from_name,
@@ -52,6 +57,17 @@ class Letters:
             date=now,
             attachments=files,
         )
+
+    def _render(self, row: OutboxMail, context: dict[str, Any]) -> RenderedMail:
+        """The rendered mail. A closing that carries staff words to a reporter of unsure
+        language gets the words once, above the bilingual notice: a person wrote one text,
+        and sending it in both halves doubles it (observed)."""
+        language = row.language
+        if row.kind == "closing" and context["text"] and language == "unsure":
+            notice = self.renderer.render(row.kind, language, {**context, "text": None})  # type: ignore[arg-type]
+            body = f"{context['text'].rstrip()}\n\n{STAFF_WORDS_RULE}\n\n{notice.body}"
+            return RenderedMail(subject=notice.subject, body=body)
+        return self.renderer.render(row.kind, language, context)  # type: ignore[arg-type]
 
     @staticmethod
     def _relayed_files(session: Session, row: OutboxMail) -> list[OutgoingFile]:
@@ -70,7 +86,7 @@ class Letters:
             message = self._message(session, saved["message"])
             return {"quarantine_id": message.id, "reason": message.quarantine_reason or ""}
         if row.kind == "staff_digest":
-            return _digest_context(saved, tz)
+            return _digest_context(saved, tz, now)
         if row.kind == "staff_spoof_warning":
             return {
                 "address": saved["address"],
@@ -97,6 +113,7 @@ class Letters:
             context["contact_form_url"] = self.config.policy.contact_form_url
         elif row.kind == "staff_new_case":
             context |= self._new_case(session, case, saved["message"])
+            context["earlier_cases"] = _earlier_cases(session, saved.get("earlier") or [])
         elif row.kind == "staff_stranger_on_case":
             context |= {"ref": saved["ref"], "new_ref": case.ref}
         elif row.kind in ("staff_reminder", "staff_escalation"):
@@ -106,6 +123,10 @@ class Letters:
                 "due_date": case.first_response_due.astimezone(tz),
                 "first_response_workdays": self.config.deadlines.first_response_workdays,
                 "overdue_workdays": saved.get("overdue_workdays", 0),
+                "subject": _masked_subject(case),
+                "severity": case.severity,
+                "owner": case.owner,
+                "state": case.state,
             }
         elif row.kind in ("progress_update", "staff_update_sent"):
             context |= {
@@ -126,16 +147,24 @@ class Letters:
                 "close_reason": case.close_reason or "",
                 "purge_date": purge_day,
                 "credit_name": case.credit_name if case.credit_consent else None,
+                "text": saved.get("text"),
             }
         elif row.kind == "staff_confirmation":
             context = _confirmation(saved, case)
         elif row.kind == "staff_reporter_reply":
             message = self._message(session, saved["message"])
             reporter = {"address": case.reporter_address, "name": case.reporter_name}
+            new, cut = reporter_new_text(message.text_body or "")
+            closed = saved.get("closed")
             context |= {
                 "credit": saved.get("credit"),
+                "how": saved.get("how") or "",
+                "closed": (
+                    {"reason": closed["reason"], "at": _local(closed["at"], tz)} if closed else None
+                ),
+                "cut": cut,
                 "subject": mask_personal(message.subject or "", **reporter),
-                "text": mask_personal(message.text_body or "", **reporter),
+                "text": mask_personal(new, **reporter),
                 "attachments": [
                     {
                         "filename": mask_personal(a.filename or "", **reporter),
@@ -186,17 +215,52 @@ class Letters:
         return message
 
 
-def _digest_context(saved: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
+def _local(value: str, tz: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).astimezone(tz)
+
+
+def _masked_subject(case: Case) -> str:
+    return mask_personal(case.subject or "", address=case.reporter_address, name=case.reporter_name)
+
+
+def _earlier_cases(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+    """The sender's other open cases a new case may belong to, for staff to compare."""
+    if not refs:
+        return []
+    found = session.scalars(select(Case).where(Case.ref.in_(refs)).order_by(Case.received_at))
+    return [{"ref": c.ref, "state": c.state, "subject": _masked_subject(c)} for c in found]
+
+
+def _digest_what(row: dict[str, Any], now: dt.datetime, tz: dt.tzinfo) -> str:
+    """What is due or late for one case, in words. An answered case (first assessment given)
+    is never "due" for it: only its next progress update can be."""
+    if not row.get("answered") and row.get("due"):
+        due = _local(row["due"], tz)
+        late = "LATE, was due" if due < now else "due"
+        return f"first assessment {late} {format_date(due, 'en')}"
+    answered = "first assessment given" if row.get("answered") else "no first assessment due"
+    if row.get("next_update"):
+        update = _local(row["next_update"], tz)
+        late = "LATE, was due" if update < now else "due"
+        return f"{answered}; next update to the reporter {late} {format_date(update, 'en')}"
+    return answered
+
+
+def _digest_context(saved: dict[str, Any], tz: dt.tzinfo, now: dt.datetime) -> dict[str, Any]:
     def when(value: str | None) -> dt.datetime | None:
-        return dt.datetime.fromisoformat(value).astimezone(tz) if value else None
+        return _local(value, tz) if value else None
 
     def rows(name: str) -> list[dict[str, Any]]:
         return [
             {
                 "ref": r["ref"],
                 "state": r["state"],
-                "due": when(r["due"]),
+                "subject": r.get("subject") or "",
+                "severity": r.get("severity"),
+                "owner": r.get("owner"),
+                "due": when(r["due"]) if not r.get("answered") else None,
                 "next_update": when(r["next_update"]),
+                "what": _digest_what(r, now, tz),
             }
             for r in saved.get(name, [])
         ]

@@ -64,7 +64,7 @@ class RenderedMail:
 # --------------------------------------------------------------------------- templates
 
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_TEMPLATE_FILE = re.compile(r"([a-z][a-z0-9_]{0,63})\.(nl|en)\.txt")
+_TEMPLATE_FILE = re.compile(r"([a-z][a-z0-9_]{0,63})\.(nl|en|unsure)\.txt")
 _LEADING_TAG = re.compile(r"\s*(\[[^\[\]]{1,100}\])\s*")
 
 
@@ -137,9 +137,12 @@ class Renderer:
         self._loader = _SplitLoader(FileSystemLoader([str(path) for path in search]))
         # One environment per language, so `|date` writes dates in the language of the file
         # being rendered, also when a Dutch request fell back to an English file.
+        # A kind's own bilingual file (`.unsure.txt`) writes its dates in English unless it
+        # asks for `|date("nl")`.
         self._environments: dict[str, Environment] = {
             language: self._environment(language) for language in ("nl", "en")
         }
+        self._environments["unsure"] = self._environment("en")
 
     def _environment(self, language: TemplateLanguage) -> Environment:
         env = Environment(
@@ -163,6 +166,9 @@ class Renderer:
         if not _KIND.fullmatch(kind):
             raise RenderError(f"not a template kind: {kind!r}")
         if language == "unsure":
+            own = self._render_bilingual_file(kind, context)
+            if own is not None:
+                return own
             nl_file, dutch = self._render_file(kind, "nl", context)
             en_file, english = self._render_file(kind, "en", context)
             if nl_file == en_file:
@@ -177,6 +183,27 @@ class Renderer:
         if language not in ("nl", "en"):
             raise RenderError(f"not a language: {language!r}")
         return self._render_file(kind, language, context)[1]
+
+    def _render_bilingual_file(
+        self, kind: str, context: Mapping[str, object]
+    ) -> RenderedMail | None:
+        """`{kind}.unsure.txt`, when the kind has one: a bilingual mail written as one, for
+        mail carrying a person's words, which must appear once and not in each half."""
+        name = f"{kind}.unsure.txt"
+        env = self._environments["unsure"]
+        try:
+            body_template = env.get_template(name + "#body")
+            subject_template = env.get_template(name + "#subject")
+        except TemplateNotFound:
+            return None
+        except TemplateError as exc:
+            raise RenderError(f"{name}: {exc}") from exc
+        try:
+            subject = subject_template.render(dict(context))
+            body = body_template.render(dict(context))
+        except (TemplateError, TypeError, ValueError) as exc:
+            raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        return RenderedMail(subject=clean_header_text(subject, MAX_SUBJECT), body=_tidy_body(body))
 
     def _render_file(
         self, kind: str, language: TemplateLanguage, context: Mapping[str, object]

@@ -192,14 +192,7 @@ class Replies:
         recipient = case.reporter_address
         if not recipient:
             return None
-        from mailtriage.staffdesk import latest_reporter_message
-
-        parent = latest_reporter_message(session, case)
-        in_reply_to, references = (
-            _thread(normalize_message_id(parent.header_message_id or ""), parent.references or [])
-            if parent
-            else (None, [])
-        )
+        in_reply_to, references = self._reporter_thread(session, case)
         return self._queue(
             session,
             case=case,
@@ -213,24 +206,53 @@ class Replies:
             references=references,
         )
 
-    def closing(self, session: Session, case: Case) -> str | None:
-        """Queue the closing message (with the erasure date); returns why not, or None."""
+    def closing(
+        self,
+        session: Session,
+        case: Case,
+        text: str = "",
+        staff_message: StoredMessage | None = None,
+    ) -> str | None:
+        """Queue the closing message (with the erasure date); returns why not, or None.
+
+        With `text`, the staff member's last words open the same mail: a reporter who gets
+        "can you retest?" and "your report is complete" as two mails at once does not know
+        which one holds (observed). Such a mail is threaded and carries attachments like a
+        relay, since a person wrote part of it."""
         recipient = case.reporter_address
         refusal = autoreply_refusal(self.guard, recipient, 0)
         if refusal is not None:
             return refusal
         assert recipient is not None
+        context: dict[str, Any] = {}
+        thread: tuple[str | None, list[str]] = (None, [])
+        if text and staff_message is not None:
+            context = {"text": text, "message": staff_message.id}
+            thread = self._reporter_thread(session, case)
         self._queue(
             session,
             case=case,
             kind="closing",
             language=case.language,
             recipient=recipient,
-            context={},
+            context=context,
             automatic=False,
-            auto_submitted="auto-generated",
+            auto_submitted="no" if text else "auto-generated",
+            in_reply_to=thread[0],
+            references=thread[1],
         )
         return None
+
+    @staticmethod
+    def _reporter_thread(session: Session, case: Case) -> tuple[str | None, list[str]]:
+        """In-Reply-To and References answering the reporter's newest mail on `case`."""
+        from mailtriage.staffdesk import latest_reporter_message
+
+        parent = latest_reporter_message(session, case)
+        if parent is None:
+            return None, []
+        parent_id = normalize_message_id(parent.header_message_id or "")
+        return _thread(parent_id, parent.references or [])
 
     # -- to staff ------------------------------------------------------------------------
 
@@ -258,12 +280,24 @@ class Replies:
         )
 
     def reporter_replied(
-        self, session: Session, case: Case, message: StoredMessage, credit: str | None
+        self,
+        session: Session,
+        case: Case,
+        message: StoredMessage,
+        credit: str | None,
+        how: str = "",
     ) -> None:
+        """Tell staff what the reporter wrote. A reply to a closed case says so up front,
+        as it was when the reply came: staff must not take it for a live conversation."""
+        closed = (
+            {"reason": case.close_reason or "", "at": case.closed_at.isoformat()}
+            if case.closed_at is not None
+            else None
+        )
         self.notify_staff(
             session,
             "staff_reporter_reply",
-            {"message": message.id, "credit": credit},
+            {"message": message.id, "credit": credit, "how": how, "closed": closed},
             case=case,
         )
 
@@ -277,8 +311,19 @@ class Replies:
             case=new_case,
         )
 
-    def notify_new_case(self, session: Session, case: Case, message: StoredMessage) -> None:
-        self.notify_staff(session, "staff_new_case", {"message": message.id}, case=case)
+    def notify_new_case(
+        self,
+        session: Session,
+        case: Case,
+        message: StoredMessage,
+        earlier: list[str] | None = None,
+    ) -> None:
+        """Announce a new case; `earlier`: references of the sender's other open cases, which
+        staff are asked to compare it with."""
+        context: dict[str, Any] = {"message": message.id}
+        if earlier:
+            context["earlier"] = list(earlier)
+        self.notify_staff(session, "staff_new_case", context, case=case)
 
     def notify_staff(
         self,

@@ -71,7 +71,7 @@ from mailtriage.config import StaffAuth
 from mailtriage.message import InboundMail
 from mailtriage.mime.limits import MAX_HEADER_CHARS
 
-__all__ = ["REASONS", "StaffVerdict", "staff_verdict"]
+__all__ = ["REASONS", "StaffVerdict", "sender_authenticated", "staff_verdict"]
 
 REASONS = frozenset(
     {
@@ -154,6 +154,46 @@ def staff_verdict(
         reason = "spf-not-accepted"
     return StaffVerdict(
         claimed=True, authenticated=reason in ("dkim-aligned", "spf-aligned"), reason=reason
+    )
+
+
+def sender_authenticated(
+    mail: InboundMail, trusted_authserv_ids: Collection[str], *, raw: bytes | None = None
+) -> bool:
+    """Whether the receiving MX vouches for the From address of `mail` (any sender).
+
+    For reporter mail that changes what is published about the reporter (credit consent):
+    the topmost `Authentication-Results` header of a trusted authserv-id must show an aligned
+    `dkim=pass` or a `dmarc=pass` for the From domain. SPF alone does not count here: it
+    vouches for the envelope, which a reporter's mail provider shares with everyone. Without
+    trusted authserv-ids nothing can vouch, so the answer is False (staff confirm instead).
+    """
+    trusted = {t.strip().lower() for t in _strings(trusted_authserv_ids)} - {""}
+    address = mail.sender.address.strip().lower() if mail.sender is not None else ""
+    if not trusted or "@" not in address:
+        return False
+    if raw is not None:
+        from_values = _raw_header_values(raw, "from")
+        ar_values = _raw_header_values(raw, "authentication-results")
+    else:
+        from_values = mail.header("from")
+        ar_values = mail.header("authentication-results")
+    if _from_count(from_values) != 1:
+        return False
+    topmost = next((v for v in ar_values if _authserv_id(v) in trusted), None)
+    results = _parse_results(topmost) if topmost is not None else None
+    if not results:
+        return False
+    domain = _normal_domain(address.rpartition("@")[2])
+    if domain is None:
+        return False
+    if _judge(results, domain) == "dkim-aligned":
+        return True
+    return any(
+        r.method == "dmarc"
+        and r.result == "pass"
+        and _normal_domain(r.properties.get("header.from", "")) == domain
+        for r in results
     )
 
 

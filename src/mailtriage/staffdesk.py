@@ -113,9 +113,12 @@ class StaffDesk:
         outcome: StaffOutcome,
     ) -> None:
         commands = iter(parsed.commands)
+        # Text and #close in one staff mail reach the reporter as one mail (see `closing`).
+        closes = any(step.action == Action.CLOSE for step in steps)
+        together = relay if closes else ""
         for step in steps:
             command = None if step.action == Action.RELAY else next(commands)
-            line = self._apply_step(session, message, case, step, command, parsed, relay)
+            line = self._apply_step(session, message, case, step, command, parsed, relay, together)
             if line:
                 outcome.results.append(line)
         self._event(
@@ -131,6 +134,7 @@ class StaffDesk:
         command: Command | None,
         parsed: ParsedCommands,
         relay: str,
+        together: str = "",
     ) -> str:
         now = self.clock()
         action, argument = step.action, command.argument if command else ""
@@ -138,17 +142,24 @@ class StaffDesk:
             case.state = step.after
             self._event(case, "state", {"from": step.before, "to": step.after, "by": str(action)})
         if action == Action.RELAY:
-            self.replies.relay(session, case, relay, message)
+            if not together:
+                self.replies.relay(session, case, relay, message)
             if case.first_response_at is None:
                 case.first_response_at = now
                 self._event(case, "first-response", {"message": message.id})
             case.next_update_due = self._next_update(now)
+            if together:
+                return "your text goes to the reporter from the team address, in the closing mail"
             return "your text was sent to the reporter from the team address"
         if action == Action.CLOSE:
             case.close_reason = argument
             case.closed_at = now
             case.next_update_due = None
-            refusal = self.replies.closing(session, case)
+            refusal = self.replies.closing(session, case, together, message)
+            if refusal is not None and together:
+                # The closing notice may not go (the guard said no); the words a person wrote
+                # still do, as a relay does without a closing.
+                self.replies.relay(session, case, together, message)
             told = (
                 "the reporter was sent the closing message"
                 if refusal is None
@@ -182,11 +193,21 @@ class StaffDesk:
             case.credit_consent = False
             self._event(case, "credit", {"consent": False, "by": "staff"})
             return "credit withdrawn"
+        if action == Action.LANG:
+            return self._set_language(case, argument)
         if action in (Action.HOLD, Action.RELEASE):
             case.legal_hold = action == Action.HOLD
             self._event(case, "legal-hold", {"held": case.legal_hold})
             return "legal hold: on" if case.legal_hold else "legal hold: released"
         return f"state: {step.before} -> {step.after}"
+
+    def _set_language(self, case: Case, language: str) -> str:
+        """`#lang nl|en`: staff know the reporter's language better than a word count; the
+        choice stands against later guesses from the reporter's mail."""
+        before = case.language
+        case.language = language
+        self._event(case, "language", {"from": before, "to": language, "by": "staff"})
+        return f"language: {language} (was {before}); the reporter gets mail in it from now on"
 
     def _next_update(self, now: dt.datetime) -> dt.datetime:
         tz = self.config.deadlines.tz

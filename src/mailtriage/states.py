@@ -26,11 +26,11 @@ The table, and why:
   `#close` with the new reason, so the timeline shows both.
 - `#reopen`: `closed` → `triaged`, and only from `closed`. A reopened case has had staff
   attention, so it does not go back to waiting for a first assessment.
-- `#note`, `#severity`, `#assign`, `#credit NAME`, `#credit withdraw`, `#hold`, `#release`
-  do not change the state and are allowed in every state, `closed` included: a closed case
-  still gets notes, its severity and owner may be corrected, the reporter may give or withdraw
-  consent to be credited until the purge (the closing mail invites exactly that), and a legal
-  hold matters most after closing, when the purge clock runs.
+- `#note`, `#severity`, `#assign`, `#credit NAME`, `#credit withdraw`, `#hold`, `#release`,
+  `#lang nl|en` do not change the state and are allowed in every state, `closed` included: a
+  closed case still gets notes, its severity and owner may be corrected, the reporter may give
+  or withdraw consent to be credited until the purge (the closing mail invites exactly that),
+  and a legal hold matters most after closing, when the purge clock runs.
 
 A purged case has no state of its own here: `purged` is a flag on a closed case (its
 `purged_at`), passed as `purged=True`. Its reporter's data is gone, so only
@@ -69,6 +69,7 @@ class Action(StrEnum):
     CREDIT_WITHDRAW = "credit:withdraw"
     HOLD = "hold"
     RELEASE = "release"
+    LANG = "lang"
 
 
 # `#status X` names its target state; this is the vocabulary of that command.
@@ -101,6 +102,7 @@ BOOKKEEPING: tuple[Action, ...] = (
     Action.CREDIT_WITHDRAW,
     Action.HOLD,
     Action.RELEASE,
+    Action.LANG,
 )
 
 ALLOWED_WHEN_PURGED: frozenset[Action] = frozenset({Action.CREDIT_WITHDRAW})

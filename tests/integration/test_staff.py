@@ -493,8 +493,9 @@ def test_status_close_and_reopen_walk_the_state_table(desk: Desk) -> None:
     mails = staff_says(desk, answering, f"#close fixed\n\n{last_word}")
     case = desk.case(reported.ref)
     assert case["state"] == "closed" and case["close_reason"] == "fixed"
-    relay, closing = to(mails, reported.reporter)  # the last word first, then the closing
-    assert squeeze(last_word) in squeeze(text(relay))
+    # One mail: the last word first, then the closing notice (issue 11, observation 7).
+    (closing,) = to(mails, reported.reporter)
+    assert squeeze(text(closing)).startswith(squeeze(last_word))
     assert f"[{reported.ref}]" in subject(closing)
     assert "afgerond" in subject(closing)
     assert closing.message["From"].addresses[0].addr_spec == TEAM_ADDRESS
@@ -502,8 +503,7 @@ def test_status_close_and_reopen_walk_the_state_table(desk: Desk) -> None:
     erasure = (closed_at + dt.timedelta(days=90)).astimezone(AMSTERDAM).date()
     assert f"op {format_date(erasure, 'nl')}" in squeeze(text(closing))
     assert "de kwetsbaarheid is verholpen" in squeeze(text(closing))
-    for sent in (relay, closing):
-        assert_no_staff_address(sent)
+    assert_no_staff_address(closing)
     answering, confirmed = confirmation(mails, reported.ref)
     assert "closed (fixed); the reporter was sent the closing message" in confirmed
 
@@ -650,13 +650,18 @@ def test_the_reporter_gives_and_withdraws_credit_consent_by_reply(
         "nl": "Dank voor de bevestiging. Ik heb dit samen met Sanne gevonden; noem haar naam.",
         "en": "Thanks for confirming. I found this together with Sanne; please credit her.",
     }[language]
+    # The reporter's provider signs with DKIM; our MX records the pass (issue 10: credit
+    # changes need an authenticated reporter mail).
     mails = send(
         desk,
-        thunderbird_reply(
-            ack,
-            sender=BAS,
-            text=f"{words}\n{consent}\n\n{name(BAS)}\n06-98765432",
-            language=language,
+        authenticated(
+            thunderbird_reply(
+                ack,
+                sender=BAS,
+                text=f"{words}\n{consent}\n\n{name(BAS)}\n06-98765432",
+                language=language,
+            ),
+            mx_pass(address(BAS)),
         ),
     )
 
@@ -676,7 +681,10 @@ def test_the_reporter_gives_and_withdraws_credit_consent_by_reply(
 
     mails = send(
         desk,
-        thunderbird_reply(ack, sender=BAS, text=f"{refusal}\n\n{name(BAS)}", language=language),
+        authenticated(
+            thunderbird_reply(ack, sender=BAS, text=f"{refusal}\n\n{name(BAS)}", language=language),
+            mx_pass(address(BAS)),
+        ),
     )
     assert credits(desk) == []
     assert desk.case(reported.ref)["credit_name"] is None

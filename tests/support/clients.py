@@ -428,3 +428,49 @@ def gmail_forward_inline(
     message["Message-ID"] = make_msgid(f"f{next(_counter)}", domain=sender_domain(sender))
     message.set_content(body)
     return _as_bytes(message)
+
+
+# --------------------------------------------------------------------------- Apple Mail
+
+
+def apple_mail_reply(
+    original: Original,
+    *,
+    sender: str,
+    text: str,
+    language: Language = "en",
+    date: dt.datetime | None = None,
+    from_iphone: bool = False,
+) -> bytes:
+    """Apple Mail (macOS, and iOS with `from_iphone`): the reply, the phone footer when sent
+    from an iPhone, a blank line, then the attribution and the original, both ">"-quoted
+    ("On 1 Dec 2026, at 09:12, Name <addr> wrote:" / "Op 1 dec 2026, om 09:12 heeft Name
+    <addr> het volgende geschreven:"). Plain text, as Apple Mail sends a plain reply."""
+    when = original.date
+    who = f"{original.sender_name} <{original.sender_address}>"
+    if language == "nl":
+        month = _NL_MONTHS_SHORT[when.month - 1]
+        attribution = (
+            f"Op {when.day} {month} {when.year}, om {when:%H:%M} heeft {who} "
+            "het volgende geschreven:"
+        )
+        footer = "Verstuurd vanaf mijn iPhone"
+    else:
+        attribution = f"On {when.day} {when:%b %Y}, at {when:%H:%M}, {who} wrote:"
+        footer = "Sent from my iPhone"
+    body = text.rstrip("\n") + "\n"
+    if from_iphone:
+        body += f"\n{footer}\n"
+    body += f"\n> {attribution}\n>\n{_quoted(original.text)}\n"
+    message = EmailMessage()
+    _reply_headers(
+        message,
+        original,
+        sender=sender,
+        to=None,
+        prefix="Re:",
+        mailer="Apple Mail (2.3826.300.87.4.3)" if not from_iphone else "iPhone Mail (22B91)",
+        date=date,
+    )
+    message.set_content(body)
+    return _as_bytes(message)

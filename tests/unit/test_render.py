@@ -47,6 +47,16 @@ def ack_context(**overrides: object) -> dict[str, object]:
 
 
 # A representative context per kind; every template file must render with it.
+DIGEST_ROW = {
+    "ref": REF,
+    "state": "acknowledged",
+    "subject": "XSS in het klantportaal",
+    "severity": None,
+    "owner": None,
+    "due": DUE,
+    "next_update": None,
+    "what": "first assessment LATE, was due Friday 4 December 2026",
+}
 CONTEXTS: dict[str, dict[str, object]] = {
     "acknowledgement": ack_context(missing_target=True, missing_time=True),
     "redirect": {"ref": REF, "contact_form_url": "https://www.example.nl/contact"},
@@ -81,12 +91,24 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "staff_quarantine": {"quarantine_id": 42, "reason": "ParseError: no headers"},
     "staff_purge_incomplete": {"wal_bytes": 4_120_032, "attempts": 4},
     "staff_stranger_on_case": {"ref": REF, "new_ref": "PZEM-SEC-2026-0008"},
-    "staff_reminder": {"ref": REF, "due_date": DUE, "first_response_workdays": 5},
+    "staff_reminder": {
+        "ref": REF,
+        "due_date": DUE,
+        "first_response_workdays": 5,
+        "subject": "XSS in het klantportaal",
+        "severity": None,
+        "owner": None,
+        "state": "acknowledged",
+    },
     "staff_escalation": {
         "ref": REF,
         "due_date": DUE,
         "first_response_workdays": 5,
         "overdue_workdays": 2,
+        "subject": "XSS in het klantportaal",
+        "severity": "high",
+        "owner": "analyst@example.nl",
+        "state": "acknowledged",
     },
     "staff_update_sent": {
         "ref": REF,
@@ -120,9 +142,9 @@ CONTEXTS: dict[str, dict[str, object]] = {
     },
     "staff_digest": {
         "today": dt.date(2026, 12, 7),
-        "overdue": [{"ref": REF, "state": "acknowledged", "due": DUE, "next_update": None}],
+        "overdue": [DIGEST_ROW],
         "due_soon": [],
-        "open": [{"ref": REF, "state": "acknowledged", "due": DUE, "next_update": None}],
+        "open": [DIGEST_ROW],
     },
 }
 

@@ -41,6 +41,7 @@ BOOKS = (
     Action.CREDIT_WITHDRAW,
     Action.HOLD,
     Action.RELEASE,
+    Action.LANG,
 )
 
 
