@@ -216,6 +216,7 @@ def test_a_forked_child_sends_nothing(listener: Listener) -> None:
     assert listener.nothing_waiting()
 
 
+@pytest.mark.timed_waits  # Event.wait with a timeout: stalls under libfaketime
 def test_wait_pings_the_watchdog_until_stopped(listener: Listener) -> None:
     notifier = notifier_for(listener, WATCHDOG_USEC="100000")  # a ping every 0.05 s
     stop = threading.Event()
@@ -235,6 +236,7 @@ def test_wait_pings_the_watchdog_until_stopped(listener: Listener) -> None:
     timer.join()
 
 
+@pytest.mark.timed_waits  # Event.wait with a timeout: stalls under libfaketime
 def test_wait_without_watchdog_just_waits(listener: Listener) -> None:
     notifier = notifier_for(listener)
     stop = threading.Event()
