@@ -428,3 +428,55 @@ def gmail_forward_inline(
     message["Message-ID"] = make_msgid(f"f{next(_counter)}", domain=sender_domain(sender))
     message.set_content(body)
     return _as_bytes(message)
+
+
+# --------------------------------------------------------------------------- Apple Mail
+
+
+def _apple_attribution(original: Original, language: Language) -> str:
+    when = original.date
+    who = f"{original.sender_name} <{original.sender_address}>"
+    if language == "nl":
+        month = _NL_MONTHS_SHORT[when.month - 1]
+        return (
+            f"Op {when.day} {month} {when.year}, om {when:%H:%M} heeft {who} "
+            "het volgende geschreven:"
+        )
+    return f"On {when.day} {when:%b %Y}, at {when:%H:%M}, {who} wrote:"
+
+
+def apple_mail_reply(
+    original: Original,
+    *,
+    sender: str,
+    text: str,
+    language: Language = "en",
+    date: dt.datetime | None = None,
+) -> bytes:
+    """Apple Mail (macOS and iOS): multipart/alternative. The reply with whatever signature
+    or "Verstuurd vanaf mijn iPhone" footer the staff member has (Apple writes no "-- "
+    delimiter: it is part of `text`), a blank line, the attribution, a blank line, then the
+    original ">"-quoted; the HTML part quotes in `<blockquote type="cite">`."""
+    attribution = _apple_attribution(original, language)
+    plain = f"{text.rstrip()}\n\n{attribution}\n\n{_quoted(original.text)}\n"
+    body_html = (
+        '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head>'
+        '<body style="overflow-wrap: break-word; -webkit-nbsp-mode: space; '
+        'line-break: after-white-space;">'
+        f"{_html_paragraphs(text.rstrip())}"
+        f'<div><br><blockquote type="cite"><div>{html.escape(attribution)}</div><br>'
+        f"<div>{_html_lines(original.text)}</div></blockquote></div></body></html>\n"
+    )
+    message = EmailMessage()
+    _reply_headers(
+        message,
+        original,
+        sender=sender,
+        to=None,
+        prefix="Re:",
+        mailer="Apple Mail (2.3826.300.87.4.3)",
+        date=date,
+    )
+    message.set_content(plain)
+    message.add_alternative(body_html, subtype="html")
+    return _as_bytes(message)
