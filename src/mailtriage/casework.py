@@ -224,16 +224,14 @@ class CaseDesk:
         elif decision.action is Action.STAFF:
             case = self._staff_without_case(session, message, raw, mail, decision, knowledge)
             opened = case.ref if case is not None else None
+        elif decision.action is Action.SPOOFED_STAFF:
+            self._set_aside_spoofed(session, message, mail, verdict.reason)
         elif decision.action is Action.APPEND:
             assert case is not None
             self._append(session, message, mail, decision, case)
         else:
             case = self._open_case(session, message, mail, decision, knowledge)
             opened = case.ref
-            if decision.spoofed_staff:
-                self.replies.spoof_warning(
-                    session, mail.sender.address if mail.sender else "", verdict.reason, case
-                )
         message.processed_at = self.clock()
         knowledge.learn(message, mail, case)
         return Outcome(message.status, opened)
@@ -273,6 +271,17 @@ class CaseDesk:
                 else "the reporter does not want to be credited"
             )
         self.replies.reporter_replied(session, case, message, credit_line)
+
+    def _set_aside_spoofed(
+        self, session: Session, message: StoredMessage, mail: InboundMail, reason: str
+    ) -> None:
+        """A mail from a staff address that failed authentication opens no case and is
+        answered by nobody: it is kept like staff mail naming no case (and purged like it),
+        and staff get the spoof warning."""
+        message.status = MessageStatus.STAFF
+        message.category = "staff-unauthenticated"
+        sender = mail.sender.address if mail.sender else ""
+        self.replies.spoof_warning(session, sender, reason, None)
 
     def _staff_without_case(
         self,
