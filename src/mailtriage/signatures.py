@@ -230,7 +230,11 @@ def _walk_back(plain: list[str], index: int) -> int:
 
 
 def _is_signature_line(line: str) -> bool:
-    """A name, a title, a company or an address: short, and not a sentence."""
+    """A name, a title, a company or an address: short, and not a sentence. Items set off
+    by "|" or "·" ("PZEM N.V. | Postbus 123 | 4330 AA Middelburg") are a signature's way of
+    listing, never prose."""
+    if _is_listing(line):
+        return True
     return (
         len(line) <= _SHORT_CHARS
         and len(line.split()) <= _SHORT_WORDS
@@ -239,7 +243,13 @@ def _is_signature_line(line: str) -> bool:
     )
 
 
+def _is_listing(line: str) -> bool:
+    return len(line) <= 2 * _SHORT_CHARS and ("|" in line or " · " in line)
+
+
 def _is_prose(line: str) -> bool:
+    if _is_listing(line):
+        return False
     words = len(line.split())
     return words >= 8 or (words >= 3 and line.endswith(_SENTENCE_END))
 

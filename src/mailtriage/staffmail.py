@@ -15,10 +15,14 @@ back to the sender. Doubts, each a problem:
   included ("Team,\\n#note\\nIntern: …" is a note, not a greeting followed by text): commands
   are read only at the very top, so such a line is either a misplaced command or text
   that looks like one, and neither may be guessed at;
-- `#note` anywhere in what staff wrote (any case, inside a sentence, after the signature)
-  when the mail is not a note: it may well be meant as internal;
+- `#note` anywhere above the desk's own quoted notification (any case, inside a sentence,
+  after the signature, on a quoted line) when the mail is not a note: it may well be meant
+  as internal;
 - a staff address (one in the staff domains) still in the text after the signature is cut:
-  staff addresses never reach reporters.
+  staff addresses never reach reporters;
+- an answer written between quoted lines (Thunderbird, Gmail, Apple Mail): only the text
+  above the quote can be relayed safely (`quotes`), so relaying that alone would drop the
+  answers without anyone noticing.
 
 "What staff wrote" is everything above the quoted history (`quotes.history_start`): the
 signature delimiter and phone footers do not end it, so nothing typed there escapes the scan.
@@ -91,13 +95,18 @@ def read_staff_mail(
     above_quote = new_text(parsed.rest, markers=markers)
     own = strip_signature(above_quote)
     problems = [*_stray_commands(written_lines)]
-    if not parsed.note and not problems and _mentions_note(written_lines):
+    if not parsed.note and not problems and _mentions_note(parsed.rest, markers):
         problems.append(
             "your text mentions #note: it may be meant as internal, so nothing was sent to "
             "the reporter. For an internal note put #note alone on the first line"
         )
     if not parsed.note:
         problems.extend(_staff_addresses(own, staff_domains))
+        if _answers_between_quotes(parsed.rest, len(written_lines), markers):
+            problems.append(
+                "you answered between the quoted lines; only text above the quoted mail can "
+                "be relayed, so nothing was sent. Put your whole answer above the quote"
+            )
     refused = bool(problems or parsed.unknown)
     relay = "" if refused or parsed.note else own
     return StaffReading(
@@ -136,8 +145,42 @@ def _stray_commands(lines: list[str]) -> list[str]:
     return problems
 
 
-def _mentions_note(lines: list[str]) -> bool:
-    return any(_NOTE.search(_normal(line)) for line in lines)
+def _answers_between_quotes(rest: str, start: int, markers: tuple[str, ...]) -> bool:
+    """Whether unquoted text sits between two ">"-quoted lines below `start` (and above the
+    desk's own quoted notification, whose lines are all quoted anyway)."""
+    folded = tuple(m.casefold() for m in markers)
+    lines = rest.replace("\r\n", "\n").replace("\r", "\n").split("\n")[start:]
+    quoted_seen = False
+    unquoted_after_quote = False
+    for line in lines:
+        plain = _normal(line)
+        if not plain:
+            continue
+        if plain.startswith(">"):
+            if unquoted_after_quote:
+                return True
+            quoted_seen = True
+            continue
+        if plain.casefold().startswith(folded):
+            return False
+        if quoted_seen:
+            unquoted_after_quote = True
+    return False
+
+
+def _mentions_note(rest: str, markers: tuple[str, ...]) -> bool:
+    """`#note` anywhere above the desk's own quoted notification, quoted lines included:
+    a note quoted from an earlier mail, or typed below a line the quote cutter took for a
+    quote, is still a sign the text may be internal. The desk's own mails (the confirmation
+    lists the commands) start with one of `markers`, at any quote depth, and end the scan."""
+    folded = tuple(m.casefold() for m in markers)
+    for line in rest.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        plain = _normal(line)
+        if _NOTE.search(plain):
+            return True
+        if folded and plain.lstrip("> ").casefold().startswith(folded):
+            return False
+    return False
 
 
 def _staff_addresses(text: str, staff_domains: Iterable[str]) -> list[str]:

@@ -98,3 +98,16 @@ def test_cli_reports_missing_file_and_broken_toml(
     broken.write_text("[mailbox\nsource=")
     assert main(["--config", str(broken), "cases"]) == 2
     assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_staff_domains_default_to_the_domains_of_staff(tmp_path: Path) -> None:
+    data = {**MINIMAL, "cases": {"staff": ["analyst@example.nl", "Lead@Example.NL"]}}
+    assert parse_config(data, base_dir=tmp_path).cases.assign_domains == ("example.nl",)
+    data["cases"] = {"staff": ["analyst@example.nl"], "staff_domains": ["example.nl", "pzem.nl"]}
+    assert parse_config(data, base_dir=tmp_path).cases.assign_domains == ("example.nl", "pzem.nl")
+
+
+def test_a_staff_domain_that_is_an_address_is_refused_by_name(tmp_path: Path) -> None:
+    data = {**MINIMAL, "cases": {"staff_domains": ["bob@example.nl"]}}
+    with pytest.raises(ConfigError, match=r"cases\.staff_domains"):
+        parse_config(data, base_dir=tmp_path)
