@@ -116,7 +116,7 @@ class StaffDesk:
         elif reading.cut_below:
             outcome.ignored.append(
                 "the quoted history and your signature were not relayed (what was sent is "
-                "quoted below)"
+                "quoted above)"
             )
 
     def _bad_assignments(self, commands: tuple[Command, ...]) -> list[str]:
@@ -125,7 +125,9 @@ class StaffDesk:
         domains = self.config.cases.assign_domains
         named = ", ".join(domains)
         return [
-            f"{c.line}: that address is not in the staff domain(s) ({named}; "
+            # Not the address itself: confirmation lines are masked, and "[address] is not…"
+            # says nothing; the sender sees the address in their text, given back below.
+            f"#assign: that address is not in the staff domain(s) ({named}; "
             "cases.staff_domains); give a colleague's address"
             for c in commands
             if c.name == "assign" and domains and not _in_domains(c.argument, domains)
