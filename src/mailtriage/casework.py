@@ -233,6 +233,8 @@ class CaseDesk:
         elif decision.action is Action.STAFF:
             case = self._staff_without_case(session, message, raw, mail, decision, knowledge)
             opened = case.ref if case is not None else None
+        elif decision.action is Action.SPOOFED_STAFF:
+            self._set_aside_spoofed(session, message, mail, verdict.reason)
         elif decision.action is Action.APPEND:
             assert case is not None
             self._append(session, message, mail, raw, decision.reason, case)
@@ -245,10 +247,6 @@ class CaseDesk:
             else:
                 case = self._open_case(session, message, mail, decision, knowledge, earlier=earlier)
                 opened = case.ref
-            if decision.spoofed_staff:
-                self.replies.spoof_warning(
-                    session, mail.sender.address if mail.sender else "", verdict.reason, case
-                )
         message.processed_at = self.clock()
         knowledge.learn(message, mail, case)
         return Outcome(message.status, opened)
@@ -328,6 +326,17 @@ class CaseDesk:
             },
         )
         return _credit_to_confirm(request, authenticated, case.reporter_address)
+
+    def _set_aside_spoofed(
+        self, session: Session, message: StoredMessage, mail: InboundMail, reason: str
+    ) -> None:
+        """A mail from a staff address that failed authentication opens no case and is
+        answered by nobody: it is kept like staff mail naming no case (and purged like it),
+        and staff get the spoof warning."""
+        message.status = MessageStatus.STAFF
+        message.category = "staff-unauthenticated"
+        sender = mail.sender.address if mail.sender else ""
+        self.replies.spoof_warning(session, sender, reason, None)
 
     def _staff_without_case(
         self,

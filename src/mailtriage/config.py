@@ -103,12 +103,21 @@ class CasesConfig:
     ref_prefix: str = "PZEM-SEC"
     staff: tuple[str, ...] = ()
     staff_notify: str | None = None
+    # Domains whose addresses are colleagues: `#assign` takes any of them, and none of them
+    # may reach a reporter in a relayed text. Empty: the domains of `staff`.
+    staff_domains: tuple[str, ...] = ()
     trusted_authserv_ids: tuple[str, ...] = ()
     staff_auth: StaffAuth = "dkim-or-spf"
     allow_unauthenticated_staff: bool = False
     max_message_bytes: int = 50_000_000
     max_autoreplies_per_sender_per_day: int = 5
     autoreply_max_age_days: int = 7
+
+    @property
+    def assign_domains(self) -> tuple[str, ...]:
+        """The staff domains in effect: `staff_domains`, else those of `staff`, lower case."""
+        given = self.staff_domains or tuple(a.rpartition("@")[2] for a in self.staff if "@" in a)
+        return tuple(dict.fromkeys(d.strip().lower().lstrip("@") for d in given if d.strip()))
 
 
 @dataclass(frozen=True)
@@ -322,6 +331,12 @@ def _check_semantics(config: Config) -> None:
             raise ConfigError(f"cases.trusted_authserv_ids[{index}]: must not be blank")
     if "@" not in config.smtp.from_address:
         raise ConfigError("smtp.from_address: must be an e-mail address")
+    for domain in config.cases.staff_domains:
+        bare = domain.strip().lstrip("@")
+        if "@" in bare or "." not in bare or any(c.isspace() for c in bare):
+            raise ConfigError(
+                f"cases.staff_domains: {domain!r} is not a domain name like example.nl"
+            )
     if config.cases.max_message_bytes < 1024:
         raise ConfigError("cases.max_message_bytes: must be at least 1024")
     if not config.cases.ref_prefix or not all(

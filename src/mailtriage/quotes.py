@@ -61,7 +61,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["new_text"]
+__all__ = ["history_start", "new_text"]
 
 # Characters that make a line look blank or shift a marker without being seen.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -172,20 +172,31 @@ def new_text(body: str, *, markers: Iterable[str] = ()) -> str:
     return _tidy(lines[: len(kept)])
 
 
+def history_start(body: str, *, markers: Iterable[str] = ()) -> int:
+    """The index (into `body` split at CRLF, CR or LF) of the first line of quoted
+    history: the first boundary `new_text` cuts at, except the signature delimiter and phone
+    footers. Everything above it is what the staff member wrote, signature included; callers
+    look there for command lines that must not be mistaken for text (`staffmail`)."""
+    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if isinstance(markers, str):
+        markers = (markers,)
+    folded = tuple(m.strip().casefold() for m in markers if m.strip())
+    return _first_boundary([_plain(line) for line in lines], folded, signature=False)
+
+
 def _plain(line: str) -> str:
     return line.translate(_INVISIBLE).replace("\xa0", " ").strip()
 
 
-def _first_boundary(plain: list[str], markers: tuple[str, ...]) -> int:
+def _first_boundary(plain: list[str], markers: tuple[str, ...], *, signature: bool = True) -> int:
     labels = [_header_label(line) if line else None for line in plain]
     for index, line in enumerate(plain):
         if not line:
             continue
         if (
             line.startswith(">")
-            or line == _SIGNATURE_DELIMITER
+            or (signature and (line == _SIGNATURE_DELIMITER or _is_footer(line)))
             or (markers and line.casefold().startswith(markers))
-            or _is_footer(line)
             or _is_separator(line)
             or _is_attribution(plain, index)
             or _is_header_block(plain, labels, index)

@@ -264,8 +264,12 @@ class Replies:
         results: list[str],
         unprocessed: list[str],
         ignored: list[str],
+        details: dict[str, Any] | None = None,
     ) -> None:
-        """The Results / Unprocessed / Ignored answer to the staff member who wrote."""
+        """The Results / Unprocessed / Ignored answer to the staff member who wrote.
+
+        `details`: what the confirmation quotes back (`not_applied` commands, the `relayed`
+        text's first lines, the `returned` text of a refused mail)."""
         if not recipient:
             return
         self._queue(
@@ -274,7 +278,12 @@ class Replies:
             kind="staff_confirmation",
             language="en",
             recipient=recipient,
-            context={"results": results, "unprocessed": unprocessed, "ignored": ignored},
+            context={
+                "results": results,
+                "unprocessed": unprocessed,
+                "ignored": ignored,
+                **(details or {}),
+            },
             automatic=False,
             auto_submitted="auto-replied",
         )

@@ -3,40 +3,37 @@
 A staff mail on a case is checked as a whole before anything changes: its command lines
 (`commands.py`) and the relay are walked through the state table (`states.py`); an unknown
 command or a step the table refuses leaves the case exactly as it was and relays nothing, and
-the sender gets a confirmation saying why (Mailman's Results / Unprocessed / Ignored). Only
-then are the steps applied in order. The staff text, with quoted history and signature cut
-off (`quotes.py`), goes to the reporter from the team address; `#note` keeps it internal.
-Staff addresses never reach reporters: the relay is composed from the team address and
-carries only the cut text.
+the sender gets a confirmation saying why (Mailman's Results / Unprocessed / Ignored), with
+every valid command named as not applied and their text given back to resend. Only then are
+the steps applied in order. What may reach the reporter is decided in one pure place,
+`staffmail.read_staff_mail` (quoted history, signature, stray `#` lines, `#note` anywhere);
+`#note` keeps the staff member's own words internal. Staff addresses never reach reporters:
+the relay is composed from the team address and carries only the cut text, and the
+confirmation quotes exactly what was sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtriage.clock import Clock
-from mailtriage.commands import Command, ParsedCommands, parse_commands
+from mailtriage.commands import Command
 from mailtriage.config import Config
 from mailtriage.message import InboundMail
-from mailtriage.quotes import new_text
 from mailtriage.replies import Replies
+from mailtriage.staffmail import NOTIFICATION_OPENINGS, StaffReading, read_staff_mail
 from mailtriage.states import Action, IllegalTransition, Step, walk, with_relay
 from mailtriage.store.models import Case, CaseEvent, MessageStatus, StoredMessage
 from mailtriage.workdays import Calendar, end_of_day
 
+__all__ = ["NOTIFICATION_OPENINGS", "StaffDesk", "StaffOutcome", "latest_reporter_message"]
+
 MAX_NOTE_CHARS = 20_000
-# The first lines of the desk's own mails to staff: wherever a mail client left them, what
-# follows is the desk's text (a masked report, a timeline), never something to relay.
-NOTIFICATION_OPENINGS = (
-    "A new case has been opened:",
-    "Your mail on case",
-    "The first assessment of case",
-    "Someone other than the reporter of",
-)
+MAX_QUOTED_LINES = 12  # of the relayed text, quoted back in the confirmation
 
 
 @dataclass
@@ -44,6 +41,11 @@ class StaffOutcome:
     results: list[str]
     unprocessed: list[str]
     ignored: list[str]
+    # Valid commands of a refused mail: named in the confirmation as not applied.
+    not_applied: list[str] = field(default_factory=list)
+    # What was sent to the reporter, or (refused) what the sender wrote, given back.
+    relayed: str = ""
+    returned: str = ""
 
 
 class StaffDesk:
@@ -56,34 +58,39 @@ class StaffDesk:
     def handle(
         self, session: Session, message: StoredMessage, mail: InboundMail, case: Case
     ) -> StaffOutcome:
-        """Apply an authenticated staff mail to `case` (all of it, or nothing)."""
+        """Apply an authenticated staff mail to `case`: all of it, or nothing.
+
+        Nothing rather than part: a staff member who wrote three commands and a text meant
+        them together, and applying two of them would leave a case nobody asked for. A
+        refused mail's text comes back to its sender (`StaffOutcome.returned`), so nothing
+        they wrote for the reporter is ever silently dropped."""
         message.status = MessageStatus.CASE
         message.category = "staff"
         message.case = case
-        parsed = parse_commands(mail.text)
-        relay = "" if parsed.note else new_text(parsed.rest, markers=NOTIFICATION_OPENINGS)
+        reading = read_staff_mail(mail.text, staff_domains=self.config.cases.assign_domains)
+        parsed = reading.parsed
         outcome = StaffOutcome(results=[], unprocessed=[], ignored=[])
         outcome.unprocessed.extend(f"{line}: {reason}" for line, reason in parsed.unknown)
         outcome.unprocessed.extend(self._bad_assignments(parsed.commands))
+        outcome.unprocessed.extend(reading.problems)
         steps: tuple[Step, ...] = ()
         if not outcome.unprocessed:
-            actions = with_relay(parsed.actions) if relay else parsed.actions
+            actions = with_relay(parsed.actions) if reading.relay else parsed.actions
             try:
                 steps = walk(case.state, actions, purged=case.purged_at is not None)
             except IllegalTransition as exc:
                 outcome.unprocessed.append(str(exc))
         if outcome.unprocessed:
+            outcome.not_applied = [c.line for c in parsed.commands]
+            outcome.returned = reading.written
             self._event(
                 case,
                 "staff-mail-refused",
                 {"message": message.id, "unprocessed": len(outcome.unprocessed)},
             )
         else:
-            self._apply(session, message, case, parsed, steps, relay, outcome)
-            if not parsed.note and not relay:
-                outcome.ignored.append("no text above the quoted mail: nothing was relayed")
-            elif not parsed.note and len(relay) < len(parsed.rest.strip()):
-                outcome.ignored.append("the quoted history and signature were not relayed")
+            self._apply(session, message, case, reading, steps, outcome)
+            self._explain_cut(reading, outcome)
         self.replies.confirm_staff(
             session,
             case,
@@ -91,15 +98,39 @@ class StaffDesk:
             outcome.results,
             outcome.unprocessed,
             outcome.ignored,
+            details={
+                "not_applied": outcome.not_applied,
+                "relayed": _first_lines(outcome.relayed),
+                "relayed_more": _more_lines(outcome.relayed),
+                "returned": outcome.returned.split("\n") if outcome.returned else [],
+            },
         )
         return outcome
 
+    @staticmethod
+    def _explain_cut(reading: StaffReading, outcome: StaffOutcome) -> None:
+        if reading.parsed.note:
+            return
+        if not reading.relay:
+            outcome.ignored.append("no text above the quoted mail: nothing was relayed")
+        elif reading.cut_below:
+            outcome.ignored.append(
+                "the quoted history and your signature were not relayed (what was sent is "
+                "quoted above)"
+            )
+
     def _bad_assignments(self, commands: tuple[Command, ...]) -> list[str]:
-        staff = {a.lower() for a in self.config.cases.staff}
+        """`#assign` takes a colleague: an address in the staff domains (`cases.staff_domains`,
+        by default the domains of `cases.staff`), not only the few in `cases.staff`."""
+        domains = self.config.cases.assign_domains
+        named = ", ".join(domains)
         return [
-            f"{c.line}: {c.argument} is not one of the staff addresses (cases.staff)"
+            # Not the address itself: confirmation lines are masked, and "[address] is not…"
+            # says nothing; the sender sees the address in their text, given back below.
+            f"#assign: that address is not in the staff domain(s) ({named}; "
+            "cases.staff_domains); give a colleague's address"
             for c in commands
-            if c.name == "assign" and staff and c.argument.lower() not in staff
+            if c.name == "assign" and domains and not _in_domains(c.argument, domains)
         ]
 
     def _apply(
@@ -107,20 +138,21 @@ class StaffDesk:
         session: Session,
         message: StoredMessage,
         case: Case,
-        parsed: ParsedCommands,
+        reading: StaffReading,
         steps: tuple[Step, ...],
-        relay: str,
         outcome: StaffOutcome,
     ) -> None:
-        commands = iter(parsed.commands)
+        commands = iter(reading.parsed.commands)
         # Text and #close in one staff mail reach the reporter as one mail (see `closing`).
         closes = any(step.action == Action.CLOSE for step in steps)
-        together = relay if closes else ""
+        together = reading.relay if closes else ""
         for step in steps:
             command = None if step.action == Action.RELAY else next(commands)
-            line = self._apply_step(session, message, case, step, command, parsed, relay, together)
+            line = self._apply_step(session, message, case, step, command, reading, together)
             if line:
                 outcome.results.append(line)
+            if step.action == Action.RELAY:
+                outcome.relayed = reading.relay
         self._event(
             case, "staff-mail", {"message": message.id, "actions": [str(s.action) for s in steps]}
         )
@@ -132,8 +164,7 @@ class StaffDesk:
         case: Case,
         step: Step,
         command: Command | None,
-        parsed: ParsedCommands,
-        relay: str,
+        reading: StaffReading,
         together: str = "",
     ) -> str:
         now = self.clock()
@@ -143,7 +174,7 @@ class StaffDesk:
             self._event(case, "state", {"from": step.before, "to": step.after, "by": str(action)})
         if action == Action.RELAY:
             if not together:
-                self.replies.relay(session, case, relay, message)
+                self.replies.relay(session, case, reading.relay, message)
             if case.first_response_at is None:
                 case.first_response_at = now
                 self._event(case, "first-response", {"message": message.id})
@@ -171,8 +202,10 @@ class StaffDesk:
             case.closed_at = None
             return f"reopened: {step.before} -> {step.after}"
         if action == Action.NOTE:
+            # Only the staff member's own words: the quoted notification (masked report,
+            # addresses) and their signature have no place in the timeline.
             self._event(
-                case, "note", {"text": parsed.rest.strip()[:MAX_NOTE_CHARS], "message": message.id}
+                case, "note", {"text": reading.own_text[:MAX_NOTE_CHARS], "message": message.id}
             )
             return "internal note recorded; nothing was sent to the reporter"
         if action == Action.SEVERITY:
@@ -233,3 +266,16 @@ def latest_reporter_message(session: Session, case: Case) -> StoredMessage | Non
         .order_by(StoredMessage.id.desc())
         .limit(1)
     ).first()
+
+
+def _in_domains(address: str, domains: tuple[str, ...]) -> bool:
+    domain = address.rpartition("@")[2].lower()
+    return domain in domains
+
+
+def _first_lines(text: str) -> list[str]:
+    return text.split("\n")[:MAX_QUOTED_LINES] if text else []
+
+
+def _more_lines(text: str) -> int:
+    return max(0, len(text.split("\n")) - MAX_QUOTED_LINES) if text else 0

@@ -7,6 +7,7 @@ first rule that matches wins:
     automated mail (loop guard)   -> store as `auto`, never answer, open nothing
     authenticated staff           -> commands and a relay on the case it names (staff mail
                                      naming no case: a forwarded report opens one)
+    a staff address, unauthenticated -> set aside: no case, no reply, staff are warned
     reply from the case reporter  -> append to that case
     not for this desk (policy)    -> a closed `redirected` case and a polite redirect
     anything else                 -> open a new case
@@ -29,6 +30,7 @@ from mailtriage.redirects import redirect_reason
 class Action(Enum):
     IGNORE_AUTO = "auto"
     STAFF = "staff"
+    SPOOFED_STAFF = "spoofed-staff"
     APPEND = "append"
     REDIRECT = "redirect"
     OPEN_CASE = "open"
@@ -164,8 +166,13 @@ def decide(mail: InboundMail, ctx: TriageContext) -> Decision:
         named = pointed_at[0].id if pointed_at else None
         return Decision(Action.STAFF, reason="staff", case_id=named)
 
+    if ctx.claimed_staff:
+        # A staff From that failed authentication is a forgery or a broken mail server. Either
+        # way it is not a report: opening a case would set a deadline on, and answer, a
+        # colleague (or whoever forged them). It is kept, and staff are warned.
+        return Decision(Action.SPOOFED_STAFF, reason="staff-unauthenticated", spoofed_staff=True)
+
     sender = mail.sender.address if mail.sender else ""
-    spoofed = ctx.claimed_staff
     for case in pointed_at:
         if sender and case.reporter_address == sender:
             how = "tag" if case in ctx.tagged_cases else "thread"
@@ -173,8 +180,6 @@ def decide(mail: InboundMail, ctx: TriageContext) -> Decision:
     # A tag is not a credential: a stranger's mail on someone else's case opens its own case.
     foreign = pointed_at[0].ref if pointed_at else None
     not_for_us = redirect_reason(mail)
-    if not_for_us is not None and foreign is None and not spoofed:
+    if not_for_us is not None and foreign is None:
         return Decision(Action.REDIRECT, reason=not_for_us)
-    return Decision(
-        Action.OPEN_CASE, reason="new-report", foreign_thread_ref=foreign, spoofed_staff=spoofed
-    )
+    return Decision(Action.OPEN_CASE, reason="new-report", foreign_thread_ref=foreign)

@@ -433,6 +433,18 @@ def gmail_forward_inline(
 # --------------------------------------------------------------------------- Apple Mail
 
 
+def _apple_attribution(original: Original, language: Language) -> str:
+    when = original.date
+    who = f"{original.sender_name} <{original.sender_address}>"
+    if language == "nl":
+        month = _NL_MONTHS_SHORT[when.month - 1]
+        return (
+            f"Op {when.day} {month} {when.year}, om {when:%H:%M} heeft {who} "
+            "het volgende geschreven:"
+        )
+    return f"On {when.day} {when:%b %Y}, at {when:%H:%M}, {who} wrote:"
+
+
 def apple_mail_reply(
     original: Original,
     *,
@@ -442,26 +454,24 @@ def apple_mail_reply(
     date: dt.datetime | None = None,
     from_iphone: bool = False,
 ) -> bytes:
-    """Apple Mail (macOS, and iOS with `from_iphone`): the reply, the phone footer when sent
-    from an iPhone, a blank line, then the attribution and the original, both ">"-quoted
-    ("On 1 Dec 2026, at 09:12, Name <addr> wrote:" / "Op 1 dec 2026, om 09:12 heeft Name
-    <addr> het volgende geschreven:"). Plain text, as Apple Mail sends a plain reply."""
-    when = original.date
-    who = f"{original.sender_name} <{original.sender_address}>"
-    if language == "nl":
-        month = _NL_MONTHS_SHORT[when.month - 1]
-        attribution = (
-            f"Op {when.day} {month} {when.year}, om {when:%H:%M} heeft {who} "
-            "het volgende geschreven:"
-        )
-        footer = "Verstuurd vanaf mijn iPhone"
-    else:
-        attribution = f"On {when.day} {when:%b %Y}, at {when:%H:%M}, {who} wrote:"
-        footer = "Sent from my iPhone"
-    body = text.rstrip("\n") + "\n"
+    """Apple Mail (macOS, and iOS with `from_iphone`): multipart/alternative. The reply with
+    whatever signature the staff member has (Apple writes no "-- " delimiter: it is part of
+    `text`), the "Verstuurd vanaf mijn iPhone" footer when sent from a phone, a blank line, the
+    attribution, a blank line, then the original ">"-quoted; the HTML part quotes in
+    `<blockquote type="cite">`."""
+    attribution = _apple_attribution(original, language)
     if from_iphone:
-        body += f"\n{footer}\n"
-    body += f"\n> {attribution}\n>\n{_quoted(original.text)}\n"
+        footer = "Verstuurd vanaf mijn iPhone" if language == "nl" else "Sent from my iPhone"
+        text = f"{text.rstrip()}\n\n{footer}"
+    plain = f"{text.rstrip()}\n\n{attribution}\n\n{_quoted(original.text)}\n"
+    body_html = (
+        '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head>'
+        '<body style="overflow-wrap: break-word; -webkit-nbsp-mode: space; '
+        'line-break: after-white-space;">'
+        f"{_html_paragraphs(text.rstrip())}"
+        f'<div><br><blockquote type="cite"><div>{html.escape(attribution)}</div><br>'
+        f"<div>{_html_lines(original.text)}</div></blockquote></div></body></html>\n"
+    )
     message = EmailMessage()
     _reply_headers(
         message,
@@ -469,8 +479,9 @@ def apple_mail_reply(
         sender=sender,
         to=None,
         prefix="Re:",
-        mailer="Apple Mail (2.3826.300.87.4.3)" if not from_iphone else "iPhone Mail (22B91)",
+        mailer="iPhone Mail (22B91)" if from_iphone else "Apple Mail (2.3826.300.87.4.3)",
         date=date,
     )
-    message.set_content(body)
+    message.set_content(plain)
+    message.add_alternative(body_html, subtype="html")
     return _as_bytes(message)

@@ -217,3 +217,16 @@ def test_staff_with_the_opt_out_start_with_one_warning(
 def test_no_staff_needs_no_trusted_ids(tmp_path: Path) -> None:
     path = _config_file(tmp_path, 'staff_notify = "security-team@example.nl"')
     assert main(["--config", str(path), "run", "--once"]) == 0
+
+
+def test_staff_domains_default_to_the_domains_of_staff(tmp_path: Path) -> None:
+    data = {**MINIMAL, "cases": {"staff": ["analyst@example.nl", "Lead@Example.NL"]}}
+    assert parse_config(data, base_dir=tmp_path).cases.assign_domains == ("example.nl",)
+    data["cases"] = {"staff": ["analyst@example.nl"], "staff_domains": ["example.nl", "pzem.nl"]}
+    assert parse_config(data, base_dir=tmp_path).cases.assign_domains == ("example.nl", "pzem.nl")
+
+
+def test_a_staff_domain_that_is_an_address_is_refused_by_name(tmp_path: Path) -> None:
+    data = {**MINIMAL, "cases": {"staff_domains": ["bob@example.nl"]}}
+    with pytest.raises(ConfigError, match=r"cases\.staff_domains"):
+        parse_config(data, base_dir=tmp_path)

@@ -120,3 +120,14 @@ def test_a_bounce_of_our_mail_is_linked_to_its_case_but_not_answered() -> None:
     )
     decision = decide(bounce, TriageContext(OWN, (), (CASE,)))
     assert (decision.action, decision.case_id) == (Action.IGNORE_AUTO, 7)
+
+
+def test_a_staff_address_that_fails_authentication_is_set_aside_not_opened() -> None:
+    """Issue 11: a forged or unsigned mail from a staff address opens no case (no deadline,
+    no acknowledgement to a colleague); the desk keeps it and warns staff."""
+    forged = inbound(sender=Address("Jan Visser", "analyst@example.nl"))
+    decision = decide(forged, TriageContext(OWN, (CASE,), claimed_staff=True))
+    assert decision.action is Action.SPOOFED_STAFF
+    assert decision.spoofed_staff and decision.case_id is None
+    untagged = decide(forged, TriageContext(OWN, claimed_staff=True))
+    assert untagged.action is Action.SPOOFED_STAFF
