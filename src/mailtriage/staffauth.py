@@ -133,17 +133,9 @@ def staff_verdict(
         return _refused("no-trusted-ids")
     trusted = {t.strip().lower() for t in _strings(trusted_authserv_ids)} - {""}
 
-    if raw is not None:
-        from_values = _raw_header_values(raw, "from")
-        ar_values = _raw_header_values(raw, "authentication-results")
-    else:
-        from_values = mail.header("from")
-        ar_values = mail.header("authentication-results")
-
-    if _from_count(from_values) > 1:
+    from_count, topmost = _vouching_header(mail, raw, trusted)
+    if from_count > 1:
         return _refused("multiple-from")
-
-    topmost = next((v for v in ar_values if _authserv_id(v) in trusted), None)
     if topmost is None:
         return _refused("no-trusted-results")
     results = _parse_results(topmost)
@@ -172,15 +164,9 @@ def sender_authenticated(
     address = mail.sender.address.strip().lower() if mail.sender is not None else ""
     if not trusted or "@" not in address:
         return False
-    if raw is not None:
-        from_values = _raw_header_values(raw, "from")
-        ar_values = _raw_header_values(raw, "authentication-results")
-    else:
-        from_values = mail.header("from")
-        ar_values = mail.header("authentication-results")
-    if _from_count(from_values) != 1:
+    from_count, topmost = _vouching_header(mail, raw, trusted)
+    if from_count != 1:
         return False
-    topmost = next((v for v in ar_values if _authserv_id(v) in trusted), None)
     results = _parse_results(topmost) if topmost is not None else None
     if not results:
         return False
@@ -195,6 +181,22 @@ def sender_authenticated(
         and _normal_domain(r.properties.get("header.from", "")) == domain
         for r in results
     )
+
+
+def _vouching_header(
+    mail: InboundMail, raw: bytes | None, trusted: set[str]
+) -> tuple[int, str | None]:
+    """How many From fields `mail` has, and the topmost Authentication-Results value written
+    by a trusted authserv-id (None when there is none); from the raw header text when given,
+    since decoding encoded words can forge results."""
+    if raw is not None:
+        from_values = _raw_header_values(raw, "from")
+        ar_values = _raw_header_values(raw, "authentication-results")
+    else:
+        from_values = mail.header("from")
+        ar_values = mail.header("authentication-results")
+    topmost = next((v for v in ar_values if _authserv_id(v) in trusted), None)
+    return _from_count(from_values), topmost
 
 
 def _refused(reason: str) -> StaffVerdict:
