@@ -101,6 +101,7 @@ class CasesConfig:
     staff_notify: str | None = None
     trusted_authserv_ids: tuple[str, ...] = ()
     max_message_bytes: int = 50_000_000
+    max_attempts: int = 3
     max_autoreplies_per_sender_per_day: int = 5
     autoreply_max_age_days: int = 7
 
@@ -310,6 +311,8 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError("smtp.from_address: must be an e-mail address")
     if config.cases.max_message_bytes < 1024:
         raise ConfigError("cases.max_message_bytes: must be at least 1024")
+    if config.cases.max_attempts < 1:
+        raise ConfigError("cases.max_attempts: must be at least 1")
     if not config.cases.ref_prefix or not all(
         c.isalnum() or c == "-" for c in config.cases.ref_prefix
     ):
