@@ -156,7 +156,8 @@ class Intake:
                 .order_by(StoredMessage.id)
             ).all()
         for start in range(0, len(pending), BATCH_MESSAGES):
-            self._process_ids(list(pending[start : start + BATCH_MESSAGES]), report)
+            batch = list(pending[start : start + BATCH_MESSAGES])
+            self._process_ids(batch, report, suspects_too=True)
         return report
 
     def retry_quarantined(self, ids: Iterable[int] | None = None) -> IntakeReport:
@@ -253,6 +254,7 @@ class Intake:
         retry: bool = False,
         raws: dict[int, bytes] | None = None,
         parsed: Parsed | None = None,
+        suspects_too: bool = False,
     ) -> None:
         """Step 2: parse, decide and apply every message; a failure quarantines only its own.
 
@@ -261,7 +263,9 @@ class Intake:
         back whatever transaction it was in, and a counter kept there would never move. A mail
         whose attempts are used up (`cases.max_attempts`) is quarantined without another try.
         A mail that already had an attempt which never finished is a suspect: it is done on its
-        own, so a mail that kills the process takes no other mail's attempts with it.
+        own, so a mail that kills the process takes no other mail's attempts with it; that is
+        `process_pending`'s work at the start of a pass (`suspects_too`), and a suspect seen
+        again in the inbox later in that pass is left for the next one: one attempt per pass.
         """
         if not message_ids:
             return
@@ -271,7 +275,7 @@ class Intake:
         if fresh:
             self._parse_in_worker(fresh, raws, parsed)
             self._apply_ids(fresh, report, retry, raws, parsed)
-        for message_id in suspects:
+        for message_id in suspects if suspects_too else []:
             self._count_attempt([message_id])
             self._parse_in_worker([message_id], raws, parsed)
             self._apply_ids([message_id], report, retry, raws, parsed)

@@ -47,8 +47,14 @@ def test_a_wrong_imap_password_is_one_clear_line(
 def test_an_unreachable_smtp_server_is_one_clear_line(
     dovecot: Dovecot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    smtp = {"transport": "smtp", "host": "127.0.0.1", "port": free_port(), "tls": "none",
-            "from_address": "security@example.nl", "timeout_seconds": 3}
+    smtp = {
+        "transport": "smtp",
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "tls": "none",
+        "from_address": "security@example.nl",
+        "timeout_seconds": 3,
+    }
     assert main(["--config", str(config(tmp_path, dovecot, smtp)), "check"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("mailtriage: error: smtp:")

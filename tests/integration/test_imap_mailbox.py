@@ -235,8 +235,10 @@ def test_keys_of_another_uidvalidity_or_source_are_ignored(
     mailbox = make_mailbox(dovecot)
     keys = [m.key for m in mailbox.fetch_new()]
     stale = [MessageKey(k.source, k.validity + 1, k.uid) for k in keys]
-    foreign = [MessageKey("imap://other%40example.test@127.0.0.1:143/INBOX", k.validity, k.uid)
-               for k in keys]
+    foreign = [
+        MessageKey("imap://other%40example.test@127.0.0.1:143/INBOX", k.validity, k.uid)
+        for k in keys
+    ]
 
     mailbox.file_processed(stale + foreign)
 
@@ -318,16 +320,17 @@ def test_host_name_is_checked_against_the_certificate(
     """The test certificate names localhost and 127.0.0.1; "127.1" reaches the same server
     under a name the certificate does not carry."""
     mailbox = make_mailbox(
-        dovecot_tls, host="127.1", tls="ssl", port=dovecot_tls.tls_port,
+        dovecot_tls,
+        host="127.1",
+        tls="ssl",
+        port=dovecot_tls.tls_port,
         ca_file=dovecot_tls.ca_file,
     )
     with pytest.raises(MailboxError, match="certificate not trusted"):
         mailbox.connect()
 
 
-def test_starttls_is_required_when_configured(
-    dovecot: Dovecot, make_mailbox: MakeMailbox
-) -> None:
+def test_starttls_is_required_when_configured(dovecot: Dovecot, make_mailbox: MakeMailbox) -> None:
     mailbox = make_mailbox(dovecot, tls="starttls")  # this server offers no STARTTLS
 
     with pytest.raises(MailboxError, match="does not offer STARTTLS"):

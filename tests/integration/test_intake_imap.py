@@ -42,9 +42,7 @@ def corpora() -> list[str]:
 def imap_config(tmp_path: Path, server: Dovecot, **mailbox: object) -> Path:
     return write_config(
         tmp_path,
-        {
-            "mailbox": server.mailbox_section(**{"poll_interval_seconds": 1, **mailbox})
-        },
+        {"mailbox": server.mailbox_section(**{"poll_interval_seconds": 1, **mailbox})},
     )
 
 
@@ -132,8 +130,11 @@ def test_sigkill_in_the_middle_of_200_messages_loses_and_doubles_nothing(
         for i in range(total):
             client.append(
                 "INBOX",
-                make_mail(sender=f"researcher{i}@example.test", subject=f"Finding number {i}",
-                          body=f"Finding {i}: see https://app{i}.example.nl/ for details."),
+                make_mail(
+                    sender=f"researcher{i}@example.test",
+                    subject=f"Finding number {i}",
+                    body=f"Finding {i}: see https://app{i}.example.nl/ for details.",
+                ),
             )
     mailtriage(config, "db", "upgrade").check_returncode()
 

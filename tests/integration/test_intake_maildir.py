@@ -70,8 +70,13 @@ def desk(tmp_path: Path) -> Desk:
 
 def test_a_report_opens_a_case_with_a_reference(desk: Desk, capsys) -> None:
     desk.deliver(make_mail())
-    desk.deliver(make_mail(sender="bob@example.test", subject="SQL injection in login",
-                           body="I found an SQL injection at https://www.example.nl/login."))
+    desk.deliver(
+        make_mail(
+            sender="bob@example.test",
+            subject="SQL injection in login",
+            body="I found an SQL injection at https://www.example.nl/login.",
+        )
+    )
     code, _, err = desk.cli(capsys, "run", "--once")
     assert code == 0, err
     cases = desk.cases(capsys)
@@ -84,8 +89,18 @@ def test_a_report_opens_a_case_with_a_reference(desk: Desk, capsys) -> None:
     assert cases[1]["language"] == "en"
     assert first["messages"] == 1
     assert first["first_response_due"].endswith(("T23:59:59+01:00", "T23:59:59+02:00"))
-    for key in ("close_reason", "category", "subject", "received_at", "first_response_at",
-                "next_update_due", "closed_at", "purged_at", "severity", "credit_name"):
+    for key in (
+        "close_reason",
+        "category",
+        "subject",
+        "received_at",
+        "first_response_at",
+        "next_update_due",
+        "closed_at",
+        "purged_at",
+        "severity",
+        "credit_name",
+    ):
         assert key in first
     assert desk.waiting() == [], "handled mail must leave the inbox"
     assert len(desk.folder("Processed")) == 2
@@ -151,17 +166,17 @@ def test_an_oversized_mail_is_kept_raw_and_quarantined_unparsed(tmp_path: Path, 
     [item] = json.loads(out)
     assert "max_message_bytes" in item["reason"]
     assert item["subject"] is None, "an oversized mail is not parsed"
-    raw = desk.db().execute(
-        "select raw from message_raw where message_id=?", (item["id"],)
-    ).fetchone()[0]
+    raw = (
+        desk.db()
+        .execute("select raw from message_raw where message_id=?", (item["id"],))
+        .fetchone()[0]
+    )
     assert raw == big
     assert len(desk.folder("Quarantine")) == 1
     assert len(desk.folder("Processed")) == 1
 
 
-def test_quarantine_retry_processes_the_mail_once_the_cause_is_gone(
-    tmp_path: Path, capsys
-) -> None:
+def test_quarantine_retry_processes_the_mail_once_the_cause_is_gone(tmp_path: Path, capsys) -> None:
     desk = Desk(tmp_path, cases={"max_message_bytes": 2048})
     desk.deliver(make_mail(body="B" * 4000))
     desk.cli(capsys, "run", "--once")

@@ -407,15 +407,46 @@ class Dovecot:
         )
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         _run(
-            [openssl, "req", "-x509", *ec, "-keyout", ca_key, "-out", ca_cert, "-days", "2",
-             "-subj", "/O=mailtriage tests/CN=mailtriage test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+            [
+                openssl,
+                "req",
+                "-x509",
+                *ec,
+                "-keyout",
+                ca_key,
+                "-out",
+                ca_cert,
+                "-days",
+                "2",
+                "-subj",
+                "/O=mailtriage tests/CN=mailtriage test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ]
         )
         _run([openssl, "req", "-new", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost"])
         _run(
-            [openssl, "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key,
-             "-set_serial", "2", "-days", "2", "-extfile", ext, "-out", cert]
+            [
+                openssl,
+                "x509",
+                "-req",
+                "-in",
+                csr,
+                "-CA",
+                ca_cert,
+                "-CAkey",
+                ca_key,
+                "-set_serial",
+                "2",
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+                "-out",
+                cert,
+            ]
         )
         self.ca_file = ca_cert
         return cert, key
@@ -487,9 +518,7 @@ def without_faketime(environ: Mapping[str, str]) -> dict[str, str]:
 
 def _service_users(user: str) -> str:
     # Services that default to root must not ask for it when we are not root.
-    return "".join(
-        f"service {name} {{\n  user = {user}\n}}\n" for name in ("auth", "auth-worker")
-    )
+    return "".join(f"service {name} {{\n  user = {user}\n}}\n" for name in ("auth", "auth-worker"))
 
 
 def _run(argv: list[str | Path]) -> None:

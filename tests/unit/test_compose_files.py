@@ -31,21 +31,36 @@ def relay(files: list[OutgoingFile]) -> EmailMessage:
 
 def test_files_arrive_byte_for_byte_with_their_names() -> None:
     pdf = bytes(range(256)) * 40
-    message = relay([
-        OutgoingFile("analyse-één.pdf", "application/pdf", pdf),
-        OutgoingFile("patch.diff", "text/x-diff", b"--- a\n+++ b\n"),
-    ])
+    message = relay(
+        [
+            OutgoingFile("analyse-één.pdf", "application/pdf", pdf),
+            OutgoingFile("patch.diff", "text/x-diff", b"--- a\n+++ b\n"),
+        ]
+    )
     assert message.get_content_type() == "multipart/mixed"
     assert message.get_body(("plain",)).get_content().strip() == "Zie de bijlage voor onze analyse."
-    files = [(p.get_filename(), p.get_content_type(), p.get_content())
-             for p in message.iter_attachments()]
+    files = [
+        (p.get_filename(), p.get_content_type(), p.get_content())
+        for p in message.iter_attachments()
+    ]
     assert files == [
         ("analyse-één.pdf", "application/pdf", pdf),
         ("patch.diff", "text/x-diff", "--- a\n+++ b\n"),
     ]
     assert sorted(k.lower() for k in message) == sorted(
-        ["from", "to", "reply-to", "subject", "date", "message-id", "in-reply-to", "references",
-         "auto-submitted", "mime-version", "content-type"]
+        [
+            "from",
+            "to",
+            "reply-to",
+            "subject",
+            "date",
+            "message-id",
+            "in-reply-to",
+            "references",
+            "auto-submitted",
+            "mime-version",
+            "content-type",
+        ]
     )
 
 

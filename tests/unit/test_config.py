@@ -62,8 +62,10 @@ def test_bad_values_name_the_key(tmp_path: Path, patch: dict, named: str) -> Non
 
 
 def test_missing_required_key_is_named(tmp_path: Path) -> None:
-    data = {"mailbox": {"source": "maildir", "path": "x"}, "smtp": {"transport": "maildir",
-                                                                    "path": "o"}}
+    data = {
+        "mailbox": {"source": "maildir", "path": "x"},
+        "smtp": {"transport": "maildir", "path": "o"},
+    }
     with pytest.raises(ConfigError, match=r"smtp\.from_address: missing required key"):
         parse_config(data, base_dir=tmp_path)
 

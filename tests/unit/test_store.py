@@ -47,8 +47,17 @@ def test_times_are_stored_in_utc_and_read_back_aware(store: Store) -> None:
     received = dt.datetime(2026, 11, 27, 14, 0, tzinfo=amsterdam)
     with store.session() as session:
         session.add(
-            Case(ref="T-2026-0001", year=2026, seq=1, state="new", category="report",
-                 language="nl", received_at=received, created_at=received, legal_hold=False)
+            Case(
+                ref="T-2026-0001",
+                year=2026,
+                seq=1,
+                state="new",
+                category="report",
+                language="nl",
+                received_at=received,
+                created_at=received,
+                legal_hold=False,
+            )
         )
     with store.session() as session:
         case = session.query(Case).one()
@@ -64,7 +73,15 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
 
     with pytest.raises(StatementError, match="time-zone aware"), store.session() as session:
         session.add(
-            Case(ref="T-2026-0002", year=2026, seq=2, state="new", category="report",
-                 language="nl", received_at=dt.datetime(2026, 1, 1), created_at=dt.datetime(
-                     2026, 1, 1), legal_hold=False)
+            Case(
+                ref="T-2026-0002",
+                year=2026,
+                seq=2,
+                state="new",
+                category="report",
+                language="nl",
+                received_at=dt.datetime(2026, 1, 1),
+                created_at=dt.datetime(2026, 1, 1),
+                legal_hold=False,
+            )
         )

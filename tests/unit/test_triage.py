@@ -78,8 +78,11 @@ def test_null_sender_daemon_and_own_address_are_automated() -> None:
 
 
 def test_out_of_office_subjects_in_dutch_and_english() -> None:
-    for subject in ("Automatisch antwoord: uw melding", "Out of Office: re: report",
-                    "Undeliverable: [PZEM-SEC-2026-0001]"):
+    for subject in (
+        "Automatisch antwoord: uw melding",
+        "Out of Office: re: report",
+        "Undeliverable: [PZEM-SEC-2026-0001]",
+    ):
         assert automated_reason(inbound(subject=subject), OWN) == "autoreply-subject"
 
 
