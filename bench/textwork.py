@@ -11,7 +11,16 @@ This script puts figures on it:
 - redirect_reason per typical mail (tests/classifier/*.eml) and the worst of those files,
   the worst malformed mail, and the worst megabyte line (redirect_reason + explain);
 - extract_indicators + detect_language on megabyte hostile lines, the worst one;
-- mask_personal on the hostile text of the render test.
+- mask_personal on the hostile text of the render test;
+- the poison inputs of issue 10 (POISON): HTML built to be quadratic, blank lines for forward
+  detection, long References headers. Measured on the 2-core shared machine, best of 3:
+
+      input                                        before (main 034d920)   after
+      html_to_text "<a" * 50k (100 kB)             18.6 s                  0.005 s
+      html_to_text "<!--" * 25k (100 kB)           10.9 s                  0.002 s
+      html_to_text 2 MB of "<a" / "<!--" / '<a "'  minutes (quadratic)     0.05 / 0.05 / 0.14 s
+      forwarded_sender, 30k / 60k blank lines      30.9 s / 138 s          0.009 s (1 MB: 0.013 s)
+      message_ids, 60 References of 64 kB         13 s (issue 10)          0.24 s
 Each input is run once to warm up (compiled patterns, caches), then --rounds times; an input's
 time is its fastest round. Targets are printed next to the figures, never asserted.
 """
@@ -30,10 +39,12 @@ from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from mailtriage.forwards import forwarded_sender
 from mailtriage.masking import mask_personal
 from mailtriage.message import InboundMail, ParseError, parse_message
+from mailtriage.mime.header_fields import message_ids
 from mailtriage.redirects import explain, redirect_reason
-from mailtriage.textscan import detect_language, extract_indicators
+from mailtriage.textscan import detect_language, extract_indicators, html_to_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_CORPUS = ROOT / "tests" / "corpus"
@@ -68,6 +79,23 @@ CLASSIFIER_LINES: dict[str, Callable[[], str]] = {
     "topics": lambda: "klacht factuur " * 70_000,
     "phish": lambda: "phishing " * 110_000,
 }
+
+
+# Issue 10's poison inputs: quadratic (seconds to minutes) before, linear after.
+POISON: dict[str, Callable[[], Callable[[], object]]] = {
+    "html <a 2 MB": lambda: functools.partial(html_to_text, "<a" * 1_000_000),
+    "html <!-- 2 MB": lambda: functools.partial(html_to_text, "<!--" * 500_000),
+    "html unclosed quotes 2 MB": lambda: functools.partial(html_to_text, '<a "' * 500_000),
+    "forwards 1 MB blank lines": lambda: functools.partial(forwarded_sender, b"", "\n" * 1_000_000),
+    "message_ids 60 x 64 kB": lambda: functools.partial(
+        message_ids, [" ".join(f"<{h}.{i}@example.test>" for i in range(3_200)) for h in range(60)]
+    ),
+}
+
+
+def poison(rounds: int) -> Row:
+    items = [(name, make()) for name, make in POISON.items()]
+    return time_each("issue 10 poison inputs", items, rounds, "linear; well under 1 s each")
 
 
 def masking_text() -> str:
@@ -250,6 +278,7 @@ def main() -> int:
     rows.append(classifying_lines(args.rounds))
     rows.append(scanning(args.rounds))
     rows.append(masking(args.rounds))
+    rows.append(poison(args.rounds))
 
     print(f"python {sys.version.split()[0]}, best of {args.rounds} rounds after a warm-up")
     print_table(rows)

@@ -110,6 +110,7 @@ class CasesConfig:
     staff_auth: StaffAuth = "dkim-or-spf"
     allow_unauthenticated_staff: bool = False
     max_message_bytes: int = 50_000_000
+    max_attempts: int = 3
     max_autoreplies_per_sender_per_day: int = 5
     autoreply_max_age_days: int = 7
 
@@ -339,6 +340,8 @@ def _check_semantics(config: Config) -> None:
             )
     if config.cases.max_message_bytes < 1024:
         raise ConfigError("cases.max_message_bytes: must be at least 1024")
+    if config.cases.max_attempts < 1:
+        raise ConfigError("cases.max_attempts: must be at least 1")
     if not config.cases.ref_prefix or not all(
         c.isalnum() or c == "-" for c in config.cases.ref_prefix
     ):

@@ -33,7 +33,7 @@ from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.mailbox.base import FetchedMessage, Mailbox, MailboxError, MessageKey
 from mailtriage.message import InboundMail, ParseError, parse_message
-from mailtriage.parsepool import Parsed, ParsePool
+from mailtriage.parsepool import Parsed, ParsePool, WorkerDied
 from mailtriage.replies import Replies
 from mailtriage.store.db import Store, StoreUnavailable
 from mailtriage.store.models import MailboxSighting, MessageStatus, StoredMessage
@@ -151,9 +151,13 @@ class Intake:
         report = IntakeReport()
         with self._session() as session:
             pending = session.scalars(
-                select(StoredMessage.id).where(StoredMessage.status == MessageStatus.RECEIVED)
+                select(StoredMessage.id)
+                .where(StoredMessage.status == MessageStatus.RECEIVED)
+                .order_by(StoredMessage.id)
             ).all()
-        self._process_ids(list(pending), report)
+        for start in range(0, len(pending), BATCH_MESSAGES):
+            batch = list(pending[start : start + BATCH_MESSAGES])
+            self._process_ids(batch, report, suspects_too=True)
         return report
 
     def retry_quarantined(self, ids: Iterable[int] | None = None) -> IntakeReport:
@@ -180,6 +184,7 @@ class Intake:
         )
 
     def _finish(self, mailbox: Mailbox, stored: _StoredBatch, report: IntakeReport) -> None:
+        # (The first batch was not handed to the worker in advance: _process_ids does it.)
         parsed = self.parse_pool.results(stored.parsing)
         self._process_ids(stored.ids, report, raws=stored.raws, parsed=parsed)
         self._file(mailbox, stored.keys, report)
@@ -249,30 +254,114 @@ class Intake:
         retry: bool = False,
         raws: dict[int, bytes] | None = None,
         parsed: Parsed | None = None,
+        suspects_too: bool = False,
     ) -> None:
         """Step 2: parse, decide and apply every message; a failure quarantines only its own.
 
-        The fast path applies the whole batch in one transaction. Should applying any message
-        raise, that transaction is rolled back and the batch is done again with a savepoint
-        per message, so exactly the failing message ends in quarantine.
+        Each message's attempt is counted and committed before any work on it, because the
+        work may never finish: a mail that hangs the parser or gets the process killed rolls
+        back whatever transaction it was in, and a counter kept there would never move. A mail
+        whose attempts are used up (`cases.max_attempts`) is quarantined without another try.
+        A mail that already had an attempt which never finished is a suspect: it is done on its
+        own, so a mail that kills the process takes no other mail's attempts with it; that is
+        `process_pending`'s work at the start of a pass (`suspects_too`), and a suspect seen
+        again in the inbox later in that pass is left for the next one: one attempt per pass.
         """
         if not message_ids:
             return
+        raws = raws if raws is not None else {}
+        parsed = dict(parsed or {})
+        fresh, suspects = self._begin_attempts(message_ids, retry, report)
+        if fresh:
+            self._parse_in_worker(fresh, raws, parsed)
+            self._apply_ids(fresh, report, retry, raws, parsed)
+        for message_id in suspects if suspects_too else []:
+            self._count_attempt([message_id])
+            self._parse_in_worker([message_id], raws, parsed)
+            self._apply_ids([message_id], report, retry, raws, parsed)
+
+    def _apply_ids(
+        self,
+        message_ids: list[int],
+        report: IntakeReport,
+        retry: bool,
+        raws: dict[int, bytes],
+        parsed: Parsed,
+    ) -> None:
+        """Apply the batch in one transaction; should any message raise, roll back and do the
+        batch again with a savepoint per message, so exactly the failing one is quarantined."""
         wanted = MessageStatus.QUARANTINED if retry else MessageStatus.RECEIVED
         attempt = IntakeReport()
         try:
             with self._session() as session:
-                self._apply_batch(session, message_ids, wanted, attempt, raws or {}, parsed or {})
+                self._apply_batch(session, message_ids, wanted, attempt, raws, parsed)
         except StoreUnavailable:
             raise  # the store itself failed: nothing is filed, the next pass retries
         except Exception as exc:  # one bad message must not stop the batch
             log.info("batch fell back to one savepoint per message (%s)", type(exc).__name__)
             attempt = IntakeReport()
             with self._session() as session:
-                self._apply_isolated(
-                    session, message_ids, wanted, attempt, raws or {}, parsed or {}
-                )
+                self._apply_isolated(session, message_ids, wanted, attempt, raws, parsed)
         report.merge(attempt)
+
+    def _begin_attempts(
+        self, message_ids: list[int], retry: bool, report: IntakeReport
+    ) -> tuple[list[int], list[int]]:
+        """Count this attempt for the fresh messages and quarantine the exhausted ones, in a
+        transaction of its own. Returns (fresh ids, suspect ids); suspects are counted one by
+        one as their turn comes."""
+        wanted = MessageStatus.QUARANTINED if retry else MessageStatus.RECEIVED
+        limit = self.config.cases.max_attempts
+        fresh: list[int] = []
+        suspects: list[int] = []
+        with self._session() as session:
+            for message in self._load(session, message_ids, wanted):
+                if retry or message.attempts == 0:
+                    fresh.append(message.id)
+                elif message.attempts >= limit:
+                    self._quarantine(session, message, AttemptsExhausted(message.attempts))
+                    report.add_outcome(message.status, None)
+                else:
+                    suspects.append(message.id)
+        self._count_attempt(fresh)
+        return fresh, suspects
+
+    def _count_attempt(self, message_ids: list[int]) -> None:
+        """One more attempt on each of `message_ids`, committed now."""
+        if not message_ids:
+            return
+        with self._session() as session:
+            session.execute(
+                update(StoredMessage)
+                .where(StoredMessage.id.in_(message_ids))
+                .values(attempts=StoredMessage.attempts + 1)
+            )
+
+    def _parse_in_worker(
+        self, message_ids: list[int], raws: dict[int, bytes], parsed: Parsed
+    ) -> None:
+        """Parse in the worker, under its time limit, what is not parsed yet and not too big
+        to parse at all."""
+        missing = [i for i in message_ids if i not in parsed]
+        if not missing:
+            return
+        limit = self.config.cases.max_message_bytes
+        with self._session() as session:
+            sizes = {
+                row.id: row.size
+                for row in session.execute(
+                    select(StoredMessage.id, StoredMessage.size).where(
+                        StoredMessage.id.in_(missing)
+                    )
+                )
+            }
+            wanted = {
+                i: raws[i] if i in raws else read_raw(session, i) or b""
+                for i in missing
+                if sizes.get(i, 0) <= limit
+            }
+        raws.update(wanted)
+        parsed.update(self.parse_pool.parse(wanted))
 
     def _load(self, session: Session, ids: list[int], wanted: str) -> list[StoredMessage]:
         loaded = session.scalars(
@@ -298,6 +387,9 @@ class Intake:
             except (ParseError, MessageTooLarge) as exc:
                 self._quarantine(session, message, exc)
                 report.add_outcome(message.status, None)
+            except WorkerDied as exc:
+                self._worker_died(session, message, exc)
+                report.add_outcome(message.status, None)
         prefix = self.config.cases.ref_prefix
         with session.no_autoflush:
             knowledge = BatchKnowledge.load(session, parsed, prefix, self.clock())
@@ -318,7 +410,6 @@ class Intake:
     ) -> None:
         prefix = self.config.cases.ref_prefix
         for message in self._load(session, ids, wanted):
-            attempts_before = message.attempts
             savepoint = session.begin_nested()
             try:
                 with session.no_autoflush:
@@ -332,9 +423,12 @@ class Intake:
                 savepoint.commit()
             except OperationalError:
                 raise
+            except WorkerDied as exc:
+                savepoint.rollback()
+                self._worker_died(session, message, exc)
+                outcome = Outcome(message.status)
             except Exception as exc:
                 savepoint.rollback()
-                message.attempts = attempts_before + 1
                 self._quarantine(session, message, exc)
                 outcome = Outcome(message.status)
             report.add_outcome(outcome.status, outcome.opened_ref)
@@ -342,12 +436,13 @@ class Intake:
     def _parse(
         self, message: StoredMessage, raws: dict[int, bytes], preparsed: Parsed
     ) -> InboundMail:
-        message.attempts += 1
+        """The parsed mail: from the worker, else (no worker to be had) parsed here. The
+        attempt was counted before (`_begin_attempts`)."""
         limit = self.config.cases.max_message_bytes
         if message.size > limit:
             raise MessageTooLarge(f"{message.size} bytes is over max_message_bytes ({limit})")
         done = preparsed.get(message.id)
-        if isinstance(done, ParseError):
+        if isinstance(done, ParseError | WorkerDied):
             raise done
         if done is not None:
             return done
@@ -392,6 +487,19 @@ class Intake:
                     .values(filed_to=target)
                 )
             report.filed += len(group)
+
+    def _worker_died(self, session: Session, message: StoredMessage, exc: WorkerDied) -> None:
+        """The parse worker died on this message: without a verdict it stays for the next pass,
+        until its attempts are used up."""
+        if message.attempts >= self.config.cases.max_attempts:
+            self._quarantine(session, message, AttemptsExhausted(message.attempts, exc))
+        else:
+            log.warning(
+                "message %d: attempt %d did not finish (%s); it will be tried again",
+                message.id,
+                message.attempts,
+                type(exc).__name__,
+            )
 
     def _quarantine(self, session: Session, message: StoredMessage, exc: Exception) -> None:
         """Keep the message, say why, tell staff; its bytes stay for a retry."""
@@ -482,8 +590,20 @@ class MessageTooLarge(Exception):
     """Over `max_message_bytes`: kept raw, quarantined, never parsed."""
 
 
+class AttemptsExhausted(Exception):
+    """Every attempt allowed (`cases.max_attempts`) was made and none finished."""
+
+    def __init__(self, attempts: int, last: Exception | None = None) -> None:
+        how = (
+            "the parse worker died on it"
+            if isinstance(last, WorkerDied)
+            else "processing never finished (the process hung, crashed or was killed)"
+        )
+        super().__init__(f"gave up after {attempts} attempts: {how}")
+
+
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, (ParseError, MessageTooLarge)):
+    if isinstance(exc, (ParseError, MessageTooLarge, AttemptsExhausted)):
         text = f"{type(exc).__name__}: {exc}"
     else:
         text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

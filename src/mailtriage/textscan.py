@@ -2,7 +2,8 @@
 
 The acknowledgement is sent in the reporter's language and asks for what the policy needs
 (the affected URL or IP address, and when it happened) only when the report lacks it. Both
-decisions come from this module. It is pure — strings in, values out — so it is tested
+decisions come from this module (HTML bodies are made text first, by `htmltext`, re-exported
+here). It is pure — strings in, values out — so it is tested
 without fakes, and it sits apart from `message` because none of it needs a parser.
 
 Everything here runs on text an attacker wrote, up to a megabyte on a single line, once per
@@ -15,14 +16,22 @@ that alone, which makes punctuation-heavy text several times cheaper to scan.
 
 from __future__ import annotations
 
-import html as htmllib
 import ipaddress
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Literal
+
+from mailtriage.htmltext import html_to_text
+
+__all__ = [
+    "Indicators",
+    "Language",
+    "detect_language",
+    "extract_indicators",
+    "html_to_text",
+]
 
 Language = Literal["nl", "en", "unsure"]
 
@@ -36,7 +45,6 @@ MAX_URL_CHARS = 2048
 # Candidates looked at per kind: bounds the validation work on text made of near-misses.
 _MAX_CANDIDATES = 5_000
 _LANGUAGE_SCAN_CHARS = 100_000  # the opening of a report decides its language
-_HTML_MAX_CHARS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -346,119 +354,3 @@ def _plausible_numeric_date(match: re.Match[str]) -> bool:
     day_first = 1 <= first <= 31 and 1 <= second <= 12
     month_first = 1 <= first <= 12 and 1 <= second <= 31
     return day_first or month_first
-
-
-# --------------------------------------------------------------------------- HTML to text
-
-_BLOCK_TAGS = _word_set(
-    """
-    address article aside blockquote br dd div dl dt fieldset figcaption figure footer form
-    h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody thead tfoot tr ul
-    center caption
-    """
-)
-# Private-use characters marking where a <blockquote> begins and ends, each on a line of its
-# own, until html_to_text turns the lines between them into "> " quotes.
-_QUOTE_START = "\ue000"
-_QUOTE_END = "\ue001"
-_INVISIBLE_TAGS = frozenset({"script", "style", "title", "template", "xml", "head"})
-_LINK_SCHEMES = ("http://", "https://", "ftp://", "hxxp://", "hxxps://")
-_TAG_RE = re.compile(r"<[^<>]{0,10000}+>")
-
-
-class _TextExtractor(HTMLParser):
-    """Collects visible text; keeps each link's target visible next to its text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.pieces: list[str] = []
-        self._hidden = 0
-        self._pre = 0
-        self._link: tuple[str, int] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "body":
-            self._hidden = 0  # an unclosed <head> or <title> must not hide the whole mail
-        elif tag in _INVISIBLE_TAGS:
-            self._hidden += 1
-        elif tag in _BLOCK_TAGS:
-            self.pieces.append("\n")
-        elif tag in ("td", "th"):
-            self.pieces.append(" ")
-        if tag == "blockquote":
-            self.pieces.append(f"\n{_QUOTE_START}\n")
-        if tag == "pre":
-            self._pre += 1
-        if tag == "a":
-            self._close_link()
-            href = next((value for name, value in attrs if name == "href" and value), "")
-            self._link = (href.strip(), len(self.pieces))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self.pieces.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _INVISIBLE_TAGS:
-            self._hidden = max(0, self._hidden - 1)
-        elif tag in _BLOCK_TAGS:
-            self.pieces.append("\n")
-        if tag == "blockquote":
-            self.pieces.append(f"\n{_QUOTE_END}\n")
-        if tag == "pre":
-            self._pre = max(0, self._pre - 1)
-        if tag == "a":
-            self._close_link()
-
-    def handle_data(self, data: str) -> None:
-        if self._hidden:
-            return
-        self.pieces.append(data if self._pre else _SPACES.sub(" ", data))
-
-    def _close_link(self) -> None:
-        if self._link is None:
-            return
-        href, start = self._link
-        self._link = None
-        if not href.lower().startswith(_LINK_SCHEMES):
-            return
-        shown = "".join(self.pieces[start:]).strip()
-        if href.rstrip("/") not in shown:
-            self.pieces.append(f" ({href})")
-
-    def text(self) -> str:
-        self._close_link()
-        return "".join(self.pieces)
-
-
-def html_to_text(html: str) -> str:
-    """Readable text from an HTML body: no scripts or styles, link targets kept visible."""
-    html = html[:_HTML_MAX_CHARS]
-    try:
-        extractor = _TextExtractor()
-        extractor.feed(html)
-        extractor.close()
-        raw = extractor.text()
-    except Exception:  # html.parser raises AssertionError on some marked sections
-        raw = ""
-    if not raw.strip():
-        # Broken markup (an unclosed <head>, say) can hide everything; crude beats empty.
-        raw = htmllib.unescape(_TAG_RE.sub(" ", html))
-    lines = (line.strip(" \t\xa0") for line in raw.replace("\r", "\n").split("\n"))
-    text = "\n".join(_quote_blockquotes(lines))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def _quote_blockquotes(lines: Iterable[str]) -> Iterator[str]:
-    """Lines inside <blockquote> get "> " per level, as a plain-text mail client quotes:
-    a reply written in HTML keeps its quoted history recognisable as quoted."""
-    depth = 0
-    for line in lines:
-        if line == _QUOTE_START:
-            depth += 1
-        elif line == _QUOTE_END:
-            depth = max(0, depth - 1)
-        elif depth and line:
-            yield "> " * min(depth, 20) + line
-        else:
-            yield line

@@ -134,16 +134,19 @@ ESCAPED_BYTE = re.compile(r"[\udc80-\udcff]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75}+)\?([bBqQ])\?([^?\s]*+)\?=")
 
 
-def header_text(value: object, limit: int, hint: str | None = None) -> str:
+def header_text(
+    value: object, limit: int, hint: str | None = None, *, limit_raw: int = RAW_HEADER_CHARS
+) -> str:
     """A header value as one clean line: 8-bit bytes and RFC 2047 words decoded.
 
     Raw 8-bit bytes in a header carry no charset label; `hint` (the body's charset) is the
-    best guess after UTF-8, since the writing program used one charset for both.
+    best guess after UTF-8, since the writing program used one charset for both. At most
+    `limit_raw` characters of the raw value are read.
     """
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    text = text[:RAW_HEADER_CHARS]
+    text = text[:limit_raw]
     if ESCAPED_BYTE.search(text):
         text = decode_bytes(text.encode("utf-8", "surrogateescape"), hint)
     elif "\x1b" in text:
