@@ -84,6 +84,7 @@ def killer_row(desk: Desk) -> tuple[str, int]:
     return row[0], row[1]
 
 
+@pytest.mark.timed_waits  # the worker killer polls with Event.wait: stalls under libfaketime
 def test_poison_mails_end_in_quarantine_and_fifty_good_reports_flow(desk: Desk) -> None:
     desk.deliver(*(good_report(a) for a in GOOD[:25]))
     desk.deliver(quadratic_html(), PARSER_RAISES, killer_mail())
