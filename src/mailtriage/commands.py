@@ -2,8 +2,10 @@
 
 Staff work the desk by e-mail; the first lines of their reply may be commands (CONTRACT.md,
 "Staff by email"). This module reads them and nothing else: it knows neither the case nor
-the sender. Whether a command is allowed *now* is `mailtriage.states`' call; from there it
-takes only the vocabulary (`#status` targets, close reasons) and `Command.action`'s values.
+the sender. Whether a command is allowed *now* is `mailtriage.states`' call. What each
+command is called, which arguments it takes and which `Action` it asks for is its own module's
+(`mailtriage.staffcommands`); this module only finds the command block and hands each line to
+the registry.
 
 Reading rules (`parse_commands`), for the first text part of the mail:
 
@@ -31,35 +33,26 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from mailtriage.states import STAFF_CLOSE_REASONS, STATUS_ACTIONS, Action
+from mailtriage.staffcommands import REGISTRY, ArgumentError
+from mailtriage.staffcommands.base import echo
+from mailtriage.staffcommands.close import CLOSE_REASONS
+from mailtriage.staffcommands.severity import SEVERITIES
+from mailtriage.staffcommands.status import STATUSES
+from mailtriage.states import Action
 
-SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
-STATUSES: tuple[str, ...] = tuple(STATUS_ACTIONS)
-CLOSE_REASONS: tuple[str, ...] = STAFF_CLOSE_REASONS
+__all__ = [
+    "CLOSE_REASONS",
+    "KNOWN",
+    "SEVERITIES",
+    "STATUSES",
+    "Command",
+    "ParsedCommands",
+    "parse_commands",
+]
 
-NO_ARGUMENT: tuple[str, ...] = ("note", "reopen", "hold", "release")
-KNOWN: tuple[str, ...] = (
-    "note",
-    "status",
-    "close",
-    "reopen",
-    "severity",
-    "assign",
-    "credit",
-    "hold",
-    "release",
-    "lang",
-)
-LANGUAGES: tuple[str, ...] = ("nl", "en")
-CHOICES: dict[str, tuple[str, ...]] = {
-    "status": STATUSES,
-    "close": CLOSE_REASONS,
-    "severity": SEVERITIES,
-    "lang": LANGUAGES,
-}
+# The vocabulary is the registry's (`mailtriage.staffcommands`): one module per command.
+KNOWN: tuple[str, ...] = tuple(REGISTRY)
 
-MAX_ADDRESS = 254
-MAX_CREDIT_NAME = 100
 MAX_ECHO = 200  # an unknown line is echoed back to staff at most this long
 
 DEFAULT_MAX_LINES = 10
@@ -78,11 +71,7 @@ class Command:
     @property
     def action(self) -> Action:
         """The state-table action this command asks for."""
-        if self.name == "status":
-            return STATUS_ACTIONS[self.argument]
-        if self.name == "credit" and self.argument == "withdraw":
-            return Action.CREDIT_WITHDRAW
-        return Action(self.name)
+        return REGISTRY[self.name].action(self.argument)
 
 
 @dataclass(frozen=True)
@@ -147,58 +136,10 @@ def _parse_line(line: str) -> Command | str:
         hint = difflib.get_close_matches(name, KNOWN, n=1, cutoff=0.6)
         maybe = f" (did you mean #{hint[0]}?)" if hint else ""
         return f"unknown command '#{_echo(head, 40)}'{maybe}; " + _known()
-    if name in NO_ARGUMENT:
-        if argument:
-            extra = "; write the note below the command lines" if name == "note" else ""
-            return f"#{name} takes no argument{extra}"
-        return Command(name, "", line)
-    if name in CHOICES:
-        value = argument.lower()
-        choices = CHOICES[name]
-        if value not in choices:
-            what = f"'{_echo(argument, 40)}'" if argument else "nothing"
-            return f"#{name} takes one of: {', '.join(choices)} (got {what})"
-        return Command(name, value, line)
-    if name == "assign":
-        address = argument.removeprefix("<").removesuffix(">").strip()
-        problem = _address_problem(address)
-        if problem:
-            return f"#assign takes one e-mail address, like name@example.nl: {problem}"
-        return Command(name, address, line)
-    # credit
-    if argument.lower() == "withdraw":
-        return Command(name, "withdraw", line)
-    problem = _credit_problem(argument)
-    if problem:
-        return f"#credit takes the name to credit, or 'withdraw': {problem}"
-    return Command(name, argument, line)
-
-
-def _address_problem(address: str) -> str | None:
-    if not address:
-        return "no address given"
-    if len(address) > MAX_ADDRESS:
-        return f"longer than {MAX_ADDRESS} characters"
-    if any(c.isspace() or not c.isprintable() for c in address):
-        return "it contains spaces or control characters"
-    if any(c in address for c in '<>(),;:"[]\\'):
-        return "give the bare address, without a name or brackets"
-    local, at, domain = address.partition("@")
-    if not at or "@" in domain:
-        return "it must contain exactly one '@'"
-    if not local or not domain or domain.startswith(".") or domain.endswith(".") or ".." in domain:
-        return "it is not a complete address"
-    return None
-
-
-def _credit_problem(name: str) -> str | None:
-    if not name:
-        return "no name given"
-    if len(name) > MAX_CREDIT_NAME:
-        return f"longer than {MAX_CREDIT_NAME} characters"
-    if not all(c.isprintable() for c in name):
-        return "it contains control or invisible characters"
-    return None
+    try:
+        return Command(name, REGISTRY[name].parse(argument), line)
+    except ArgumentError as exc:
+        return str(exc)
 
 
 def _known() -> str:
@@ -206,4 +147,4 @@ def _known() -> str:
 
 
 def _echo(text: str, limit: int = MAX_ECHO) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return echo(text, limit)

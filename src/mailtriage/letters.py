@@ -21,6 +21,7 @@ from mailtriage.masking import mask_personal
 from mailtriage.mime.files import attached_files
 from mailtriage.render import RenderedMail, Renderer
 from mailtriage.replytext import reporter_new_text
+from mailtriage.staffcommands import help_lines
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
 from mailtriage.store.rawstore import read_raw
 
@@ -288,6 +289,8 @@ def _confirmation(saved: dict[str, Any], case: Case | None) -> dict[str, Any]:
         "close_reason": case.close_reason if case else None,
         "severity": case.severity if case else None,
         "owner": case.owner if case else None,
+        # The reminder of the command language, from the command modules themselves.
+        "commands": help_lines(),
     }
 
 

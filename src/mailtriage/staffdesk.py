@@ -25,6 +25,7 @@ from mailtriage.commands import Command
 from mailtriage.config import Config
 from mailtriage.message import InboundMail
 from mailtriage.replies import Replies
+from mailtriage.staffcommands import REGISTRY, StepContext
 from mailtriage.staffmail import NOTIFICATION_OPENINGS, StaffReading, read_staff_mail
 from mailtriage.states import Action, IllegalTransition, Step, walk, with_relay
 from mailtriage.store.models import Case, CaseEvent, MessageStatus, StoredMessage
@@ -32,7 +33,6 @@ from mailtriage.workdays import Calendar, end_of_day
 
 __all__ = ["NOTIFICATION_OPENINGS", "StaffDesk", "StaffOutcome", "latest_reporter_message"]
 
-MAX_NOTE_CHARS = 20_000
 MAX_QUOTED_LINES = 12  # of the relayed text, quoted back in the confirmation
 
 
@@ -71,7 +71,7 @@ class StaffDesk:
         parsed = reading.parsed
         outcome = StaffOutcome(results=[], unprocessed=[], ignored=[])
         outcome.unprocessed.extend(f"{line}: {reason}" for line, reason in parsed.unknown)
-        outcome.unprocessed.extend(self._bad_assignments(parsed.commands))
+        outcome.unprocessed.extend(self._refusals(parsed.commands))
         outcome.unprocessed.extend(reading.problems)
         steps: tuple[Step, ...] = ()
         if not outcome.unprocessed:
@@ -119,19 +119,11 @@ class StaffDesk:
                 "quoted above)"
             )
 
-    def _bad_assignments(self, commands: tuple[Command, ...]) -> list[str]:
-        """`#assign` takes a colleague: an address in the staff domains (`cases.staff_domains`,
-        by default the domains of `cases.staff`), not only the few in `cases.staff`."""
-        domains = self.config.cases.assign_domains
-        named = ", ".join(domains)
-        return [
-            # Not the address itself: confirmation lines are masked, and "[address] is not…"
-            # says nothing; the sender sees the address in their text, given back below.
-            f"#assign: that address is not in the staff domain(s) ({named}; "
-            "cases.staff_domains); give a colleague's address"
-            for c in commands
-            if c.name == "assign" and domains and not _in_domains(c.argument, domains)
-        ]
+    def _refusals(self, commands: tuple[Command, ...]) -> list[str]:
+        """What the installation's config refuses among well-formed commands (an `#assign`
+        outside the staff domains): each command module says for itself."""
+        refusals = (REGISTRY[c.name].refusal(c.argument, self.config) for c in commands)
+        return [r for r in refusals if r is not None]
 
     def _apply(
         self,
@@ -167,80 +159,49 @@ class StaffDesk:
         reading: StaffReading,
         together: str = "",
     ) -> str:
-        now = self.clock()
-        action, argument = step.action, command.argument if command else ""
+        """One step the state table allowed: the state change, then the command's own
+        effect (its module in `mailtriage.staffcommands`), or the relay."""
         if step.after != step.before:
             case.state = step.after
-            self._event(case, "state", {"from": step.before, "to": step.after, "by": str(action)})
-        if action == Action.RELAY:
-            if not together:
-                self.replies.relay(session, case, reading.relay, message)
-            if case.first_response_at is None:
-                case.first_response_at = now
-                self._event(case, "first-response", {"message": message.id})
-            case.next_update_due = self._next_update(now)
-            if together:
-                return "your text goes to the reporter from the team address, in the closing mail"
-            return "your text was sent to the reporter from the team address"
-        if action == Action.CLOSE:
-            case.close_reason = argument
-            case.closed_at = now
-            case.next_update_due = None
-            refusal = self.replies.closing(session, case, together, message)
-            if refusal is not None and together:
-                # The closing notice may not go (the guard said no); the words a person wrote
-                # still do, as a relay does without a closing.
-                self.replies.relay(session, case, together, message)
-            told = (
-                "the reporter was sent the closing message"
-                if refusal is None
-                else (f"no closing message was sent ({refusal})")
-            )
-            return f"closed ({argument}); {told}"
-        if action == Action.REOPEN:
-            case.close_reason = None
-            case.closed_at = None
-            return f"reopened: {step.before} -> {step.after}"
-        if action == Action.NOTE:
-            # Only the staff member's own words: the quoted notification (masked report,
-            # addresses) and their signature have no place in the timeline.
             self._event(
-                case, "note", {"text": reading.own_text[:MAX_NOTE_CHARS], "message": message.id}
+                case, "state", {"from": step.before, "to": step.after, "by": str(step.action)}
             )
-            return "internal note recorded; nothing was sent to the reporter"
-        if action == Action.SEVERITY:
-            case.severity = argument
-            self._event(case, "severity", {"severity": argument})
-            return f"severity: {argument}"
-        if action == Action.ASSIGN:
-            case.owner = argument.lower()
-            self._event(case, "assigned", {"owner": case.owner})
-            return f"owner: {case.owner}"
-        if action == Action.CREDIT:
-            case.credit_name = argument
-            case.credit_consent = True
-            self._event(case, "credit", {"consent": True, "by": "staff"})
-            return f"credit recorded: {argument}"
-        if action == Action.CREDIT_WITHDRAW:
-            case.credit_name = None
-            case.credit_consent = False
-            self._event(case, "credit", {"consent": False, "by": "staff"})
-            return "credit withdrawn"
-        if action == Action.LANG:
-            return self._set_language(case, argument)
-        if action in (Action.HOLD, Action.RELEASE):
-            case.legal_hold = action == Action.HOLD
-            self._event(case, "legal-hold", {"held": case.legal_hold})
-            return "legal hold: on" if case.legal_hold else "legal hold: released"
-        return f"state: {step.before} -> {step.after}"
+        if command is None:
+            return self._relay(session, message, case, reading, together)
+        context = StepContext(
+            session=session,
+            message=message,
+            case=case,
+            step=step,
+            argument=command.argument,
+            reading=reading,
+            replies=self.replies,
+            now=self.clock(),
+            together=together,
+            event=lambda kind, detail: self._event(case, kind, detail),
+        )
+        return REGISTRY[command.name].apply(context)
 
-    def _set_language(self, case: Case, language: str) -> str:
-        """`#lang nl|en`: staff know the reporter's language better than a word count; the
-        choice stands against later guesses from the reporter's mail."""
-        before = case.language
-        case.language = language
-        self._event(case, "language", {"from": before, "to": language, "by": "staff"})
-        return f"language: {language} (was {before}); the reporter gets mail in it from now on"
+    def _relay(
+        self,
+        session: Session,
+        message: StoredMessage,
+        case: Case,
+        reading: StaffReading,
+        together: str,
+    ) -> str:
+        """The staff text to the reporter: not a command but the mail's own body, so it lives
+        here. With a `#close` in the same mail the closing sends it (`together`)."""
+        now = self.clock()
+        if not together:
+            self.replies.relay(session, case, reading.relay, message)
+        if case.first_response_at is None:
+            case.first_response_at = now
+            self._event(case, "first-response", {"message": message.id})
+        case.next_update_due = self._next_update(now)
+        if together:
+            return "your text goes to the reporter from the team address, in the closing mail"
+        return "your text was sent to the reporter from the team address"
 
     def _next_update(self, now: dt.datetime) -> dt.datetime:
         tz = self.config.deadlines.tz
@@ -266,11 +227,6 @@ def latest_reporter_message(session: Session, case: Case) -> StoredMessage | Non
         .order_by(StoredMessage.id.desc())
         .limit(1)
     ).first()
-
-
-def _in_domains(address: str, domains: tuple[str, ...]) -> bool:
-    domain = address.rpartition("@")[2].lower()
-    return domain in domains
 
 
 def _first_lines(text: str) -> list[str]:

@@ -31,6 +31,7 @@ from mailtriage.render import (
     format_date,
     packaged_templates_dir,
 )
+from mailtriage.staffcommands import help_lines
 
 REF = "PZEM-SEC-2026-0007"
 CET = dt.timezone(dt.timedelta(hours=1))
@@ -131,6 +132,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "close_reason": None,
         "severity": "high",
         "owner": "analyst@example.nl",
+        "commands": help_lines(),
     },
     "staff_reporter_reply": {
         "ref": REF,
