@@ -67,12 +67,7 @@ def test_the_second_of_three_failing_quarantines_it_alone(
         make_mail(sender=f"Cor <{senders[2]}>", subject="Open redirect op de site"),
     )
 
-    mailbox = app.open_mailbox()
-    try:
-        report = app.intake.run_mailbox(mailbox)
-    finally:
-        mailbox.close()
-    app.sender.deliver_due()
+    report = app.one_pass().intake
 
     assert (report.fetched, report.cases_opened, report.quarantined) == (3, 2, 1)
     assert "batch fell back to one savepoint per message" in caplog.text
