@@ -422,7 +422,9 @@ class CaseDesk:
         self._event(case, "opened", detail)
 
         if redirected:
-            case.state = State.CLOSED
+            # Through the table like every other close (`new` -> `closed`); the reason is
+            # kept beside the state, as `#close` keeps its own.
+            case.state = transition(case.state, StateAction.CLOSE)
             case.close_reason = "redirected"
             case.closed_at = now
             refusal = self.replies.redirect(
