@@ -3,21 +3,25 @@
 Intake hands over a batch of parsed messages. `BatchKnowledge` first asks the store, in a
 handful of queries for the whole batch, what those messages point at (earlier copies, tagged
 cases, threads), and then learns from each message as it is applied, so a reply that arrives
-in the same batch as its report still finds the case. `CaseDesk.apply` turns one decision into
-rows: the case, the message's status, timeline events and the outgoing mail, all in the
-caller's transaction.
+in the same batch as its report still finds the case. `CaseDesk.apply` gathers the facts
+triage needs (`BatchKnowledge.facts`), lets `triage.decide` say what the mail is, and hands
+the decision to the one small applier for that disposition, which turns it into rows: the
+case, the message's status (through `filing`), timeline events and the outgoing mail, all in
+the caller's transaction. Appliers do not decide what a mail is; the one question left to
+them is the store's (does an untagged follow-up join the sender's one open case?).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailtriage import filing
 from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject, store_sequence
 from mailtriage.clock import Clock
 from mailtriage.config import Config
@@ -125,13 +129,18 @@ class BatchKnowledge:
                 known.by_thread_id[header_id] = case
         return known
 
-    def context(
-        self, mail: InboundMail, config: Config, verdict: StaffVerdict
-    ) -> tuple[TriageContext, dict[int, Case]]:
-        """The triage context for `mail`, and the cases behind its KnownCase keys.
-
-        Purged cases are out of reach for everyone but staff (who may still withdraw a
-        credit there)."""
+    def facts(
+        self,
+        message: StoredMessage,
+        raw: bytes,
+        mail: InboundMail,
+        config: Config,
+        verdict: StaffVerdict,
+    ) -> Facts:
+        """Everything triage needs to decide on `mail`, gathered here so that `decide` stays
+        pure: the cases it points at, an earlier copy of it, the report a staff member
+        forwarded. Purged cases are out of reach for everyone but staff (who may still
+        withdraw a credit there)."""
         cases: dict[int, Case] = {}
 
         def known(case: Case) -> KnownCase:
@@ -139,6 +148,9 @@ class BatchKnowledge:
             cases[key] = case
             return KnownCase(id=key, ref=case.ref, reporter_address=case.reporter_address)
 
+        earlier = self.earlier.get((mail.message_id or "", message.body_sha256 or ""))
+        if earlier is not None and earlier.message_id == message.id:
+            earlier = None  # (itself, learnt in an earlier attempt of this batch)
         prefix = config.cases.ref_prefix
         tagged = [self.by_ref[r] for r in refs_in_subject(mail.subject, prefix) if r in self.by_ref]
         threaded: list[Case] = []
@@ -147,14 +159,19 @@ class BatchKnowledge:
             if case is not None and case not in threaded:
                 threaded.append(case)
         staff = verdict.authenticated
+        # Only staff mail naming no case can be a forwarded report: look for one only then.
+        forwarded = forwarded_sender(raw, mail.text) if staff and not (tagged or threaded) else None
         context = TriageContext(
             own_addresses=config.own_addresses,
             tagged_cases=tuple(known(c) for c in tagged if staff or c.purged_at is None),
             threaded_cases=tuple(known(c) for c in threaded if staff or c.purged_at is None),
             staff=staff,
             claimed_staff=verdict.claimed,
+            earlier_copy=earlier.message_id if earlier else None,
+            earlier_copy_case=known(earlier.case).id if earlier and earlier.case else None,
+            forwarded_reporter=forwarded,
         )
-        return context, cases
+        return Facts(context, cases, earlier)
 
     def next_sequence(self, session: Session, prefix: str, year: int) -> int:
         """A case number for `year`: the store's counter is bumped (and locked) once per
@@ -181,6 +198,34 @@ class BatchKnowledge:
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What triage is told about one mail, and the rows behind it for the applier."""
+
+    context: TriageContext
+    cases: dict[int, Case]  # KnownCase id -> the case
+    earlier: EarlierCopy | None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One decision to carry out, with everything its applier may need."""
+
+    session: Session
+    message: StoredMessage
+    raw: bytes
+    mail: InboundMail
+    decision: Decision
+    knowledge: BatchKnowledge
+    facts: Facts
+    verdict: StaffVerdict
+    case: Case | None  # the case the decision names, if any
+
+
+# What an applier returns: the message's case afterwards, and the ref of a case it opened.
+_Applied = tuple[Case | None, str | None]
+
+
+@dataclass(frozen=True)
 class Outcome:
     status: str
     opened_ref: str | None = None
@@ -201,17 +246,9 @@ class CaseDesk:
         mail: InboundMail,
         knowledge: BatchKnowledge,
     ) -> Outcome:
+        """Decide, then apply: triage (pure) says what the mail is, and the one applier for
+        that disposition turns it into rows, in the caller's transaction."""
         record_facts(session, message, raw, mail)
-        original = knowledge.earlier.get((mail.message_id or "", message.body_sha256 or ""))
-        if original is not None and original.message_id != message.id:
-            message.status = MessageStatus.DUPLICATE
-            message.duplicate_of_id = original.message_id
-            message.case = original.case
-            message.category = original.category
-            message.processed_at = self.clock()
-            knowledge.learn(message, mail, original.case)
-            return Outcome(message.status)
-
         # The raw header text, not the decoded one: decoding encoded words can forge results.
         cases_config = self.config.cases
         verdict = staff_verdict(
@@ -222,41 +259,113 @@ class CaseDesk:
             accept=cases_config.staff_auth,
             allow_unauthenticated=cases_config.allow_unauthenticated_staff,
         )
-        context, cases = knowledge.context(mail, self.config, verdict)
-        decision = decide(mail, context)
-        case = cases.get(decision.case_id) if decision.case_id is not None else None
-        opened: str | None = None
-        if decision.action is Action.IGNORE_AUTO:
-            self._file_auto(message, decision, case)
-        elif decision.action is Action.STAFF and case is not None:
-            self.staff.handle(session, message, mail, case)
-        elif decision.action is Action.STAFF:
-            case = self._staff_without_case(session, message, raw, mail, decision, knowledge)
-            opened = case.ref if case is not None else None
-        elif decision.action is Action.SPOOFED_STAFF:
-            self._set_aside_spoofed(session, message, mail, verdict.reason)
-        elif decision.action is Action.APPEND:
-            assert case is not None
-            self._append(session, message, mail, raw, decision.reason, case)
-        else:
-            earlier = self._earlier_cases(session, mail, decision)
-            joined = _follow_up_target(mail, earlier)
-            if joined is not None:
-                case = joined
-                self._append(session, message, mail, raw, "follow-up-by-reference", case)
-            else:
-                case = self._open_case(session, message, mail, decision, knowledge, earlier=earlier)
-                opened = case.ref
+        facts = knowledge.facts(message, raw, mail, self.config, verdict)
+        decision = decide(mail, facts.context)
+        case = facts.cases.get(decision.case_id) if decision.case_id is not None else None
+        job = _Job(session, message, raw, mail, decision, knowledge, facts, verdict, case)
+        case, opened = self._appliers[decision.action](job)
         message.processed_at = self.clock()
         knowledge.learn(message, mail, case)
         return Outcome(message.status, opened)
 
+    @property
+    def _appliers(self) -> dict[Action, Callable[[_Job], _Applied]]:
+        """One applier per disposition triage can return."""
+        return {
+            Action.DUPLICATE: self._apply_duplicate,
+            Action.IGNORE_AUTO: self._apply_auto,
+            Action.STAFF: self._apply_staff,
+            Action.FORWARDED_REPORT: self._apply_forwarded_report,
+            Action.SPOOFED_STAFF: self._apply_spoofed_staff,
+            Action.APPEND: self._apply_append,
+            Action.REDIRECT: self._apply_redirect,
+            Action.OPEN_CASE: self._apply_open_case,
+        }
+
+    def _apply_duplicate(self, job: _Job) -> _Applied:
+        """A copy goes where the first copy went, and nothing else happens."""
+        earlier = job.facts.earlier
+        assert earlier is not None
+        filing.file_as(job.message, MessageStatus.DUPLICATE, earlier.category, job.case)
+        job.message.duplicate_of_id = job.decision.duplicate_of
+        return job.case, None
+
+    def _apply_auto(self, job: _Job) -> _Applied:
+        self._file_auto(job.message, job.decision, job.case)
+        return job.case, None
+
+    def _apply_staff(self, job: _Job) -> _Applied:
+        """Staff mail on the case it names; naming none (and forwarding nothing), it is kept
+        and its sender told that nothing was done."""
+        if job.case is not None:
+            filing.file_as(job.message, MessageStatus.CASE, "staff", job.case)
+            self.staff.handle(job.session, job.message, job.mail, job.case)
+            return job.case, None
+        filing.file_as(job.message, MessageStatus.STAFF, "staff")
+        self.replies.confirm_staff(
+            job.session,
+            None,
+            _sender(job.mail),
+            [],
+            ["no case tag ([REF]) in the subject and no forwarded report: nothing was done"],
+            [],
+        )
+        return None, None
+
+    def _apply_forwarded_report(self, job: _Job) -> _Applied:
+        """A staff member forwarded a report: a case opens for its sender, the reporter."""
+        message = job.message
+        case = self._open_case(
+            job.session,
+            message,
+            job.mail,
+            job.decision,
+            job.knowledge,
+            reporter=job.decision.reporter,
+        )
+        filing.file_as(message, MessageStatus.CASE, "staff", case)
+        self._event(case, "forwarded-by-staff", {"message": message.id})
+        self.replies.confirm_staff(
+            job.session,
+            case,
+            _sender(job.mail),
+            [f"case {case.ref} opened for the forwarded report; its sender is the reporter"],
+            [],
+            [],
+        )
+        return case, case.ref
+
+    def _apply_spoofed_staff(self, job: _Job) -> _Applied:
+        self._set_aside_spoofed(job.session, job.message, job.mail, job.verdict.reason)
+        return None, None
+
+    def _apply_append(self, job: _Job) -> _Applied:
+        assert job.case is not None
+        self._append(job.session, job.message, job.mail, job.raw, job.decision.reason, job.case)
+        return job.case, None
+
+    def _apply_redirect(self, job: _Job) -> _Applied:
+        case = self._open_case(job.session, job.message, job.mail, job.decision, job.knowledge)
+        return case, case.ref
+
+    def _apply_open_case(self, job: _Job) -> _Applied:
+        """A new report, unless it plainly follows up the sender's one open case."""
+        earlier = self._earlier_cases(job.session, job.mail, job.decision)
+        joined = _follow_up_target(job.mail, earlier)
+        if joined is not None:
+            self._append(
+                job.session, job.message, job.mail, job.raw, "follow-up-by-reference", joined
+            )
+            return joined, None
+        case = self._open_case(
+            job.session, job.message, job.mail, job.decision, job.knowledge, earlier=earlier
+        )
+        return case, case.ref
+
     def _file_auto(self, message: StoredMessage, decision: Decision, case: Case | None) -> None:
-        message.status = MessageStatus.AUTO
-        message.category = "auto"
+        # A bounce or auto-reply to our mail belongs with its case, and is never answered.
+        filing.file_as(message, MessageStatus.AUTO, "auto", case)
         if case is not None:
-            # A bounce or auto-reply to our mail belongs with its case, and is never answered.
-            message.case = case
             self._event(case, "automated-mail", {"message": message.id, "rule": decision.reason})
 
     def _append(
@@ -268,9 +377,7 @@ class CaseDesk:
         how: str,
         case: Case,
     ) -> None:
-        message.status = MessageStatus.CASE
-        message.category = "report"
-        message.case = case
+        filing.file_as(message, MessageStatus.CASE, "report", case)
         self._event(case, "reporter-reply", {"message": message.id, "how": how})
         self._settle_language(case, reply_language(mail.text))
         credit_line = self._credit(case, message, mail, raw)
@@ -333,47 +440,8 @@ class CaseDesk:
         """A mail from a staff address that failed authentication opens no case and is
         answered by nobody: it is kept like staff mail naming no case (and purged like it),
         and staff get the spoof warning."""
-        message.status = MessageStatus.STAFF
-        message.category = "staff-unauthenticated"
-        sender = mail.sender.address if mail.sender else ""
-        self.replies.spoof_warning(session, sender, reason, None)
-
-    def _staff_without_case(
-        self,
-        session: Session,
-        message: StoredMessage,
-        raw: bytes,
-        mail: InboundMail,
-        decision: Decision,
-        knowledge: BatchKnowledge,
-    ) -> Case | None:
-        """A staff mail naming no case: a forwarded report opens one for its sender."""
-        sender = mail.sender.address if mail.sender else ""
-        original = forwarded_sender(raw, mail.text)
-        if original is None:
-            message.status = MessageStatus.STAFF
-            message.category = "staff"
-            self.replies.confirm_staff(
-                session,
-                None,
-                sender,
-                [],
-                ["no case tag ([REF]) in the subject and no forwarded report: nothing was done"],
-                [],
-            )
-            return None
-        case = self._open_case(session, message, mail, decision, knowledge, reporter=original)
-        message.category = "staff"
-        self._event(case, "forwarded-by-staff", {"message": message.id})
-        self.replies.confirm_staff(
-            session,
-            case,
-            sender,
-            [f"case {case.ref} opened for the forwarded report; its sender is the reporter"],
-            [],
-            [],
-        )
-        return case
+        filing.file_as(message, MessageStatus.STAFF, "staff-unauthenticated")
+        self.replies.spoof_warning(session, _sender(mail), reason, None)
 
     def _open_case(
         self,
@@ -411,9 +479,7 @@ class CaseDesk:
             created_at=now,
         )
         session.add(case)
-        message.case = case
-        message.status = MessageStatus.CASE
-        message.category = case.category
+        filing.file_as(message, MessageStatus.CASE, case.category, case)
         detail: dict[str, object] = {"message": message.id, "language": mail.language}
         if decision.foreign_thread_ref:
             detail["foreign_thread_ref"] = decision.foreign_thread_ref
@@ -422,7 +488,9 @@ class CaseDesk:
         self._event(case, "opened", detail)
 
         if redirected:
-            case.state = State.CLOSED
+            # Through the table like every other close (`new` -> `closed`); the reason is
+            # kept beside the state, as `#close` keeps its own.
+            case.state = transition(case.state, StateAction.CLOSE)
             case.close_reason = "redirected"
             case.closed_at = now
             refusal = self.replies.redirect(
@@ -517,6 +585,10 @@ def body_bytes(raw: bytes) -> bytes:
         if index != -1:
             return raw[index + len(separator) :]
     return b""
+
+
+def _sender(mail: InboundMail) -> str:
+    return mail.sender.address if mail.sender else ""
 
 
 def _thread_ids(mail: InboundMail) -> list[str]:

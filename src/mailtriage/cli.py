@@ -30,7 +30,6 @@ from mailtriage.config import (
 )
 from mailtriage.daemon import Daemon
 from mailtriage.mailbox.base import MailboxError
-from mailtriage.pipeline import IntakeReport
 from mailtriage.render import Renderer, RenderError
 from mailtriage.store.db import StoreUnavailable
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
@@ -47,7 +46,7 @@ from mailtriage.views import (
     message_summary,
     printable,
 )
-from mailtriage.wiring import App, build, open_mailbox, open_store, open_transport
+from mailtriage.wiring import build, open_mailbox, open_store, open_transport
 from mailtriage.workdays import first_response_due
 
 log = logging.getLogger("mailtriage")
@@ -182,68 +181,11 @@ def cmd_run(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     app = build(config, clock)
     try:
         if args.once:
-            one_pass(app)
+            app.one_pass()
             return EXIT_OK
-        daemon = Daemon(
-            config,
-            app.intake,
-            app.sender,
-            app.jobs,
-            app.purger,
-            app.open_mailbox,
-            Notifier.from_env(),
-            clock,
-        )
-        return daemon.run()
+        return Daemon(app, Notifier.from_env()).run()
     finally:
         app.close()
-
-
-def one_pass(app: App) -> IntakeReport:
-    """Finish what a crash left, ingest everything waiting, run the jobs that are due, then
-    deliver the outbox.
-
-    The jobs and the outbox run even when the mailbox cannot be reached, so reminders and
-    replies already decided on still go out; the mailbox error is raised afterwards.
-    """
-    report = app.intake.process_pending()
-    mailbox_error: MailboxError | None = None
-    try:
-        mailbox = app.open_mailbox()
-        try:
-            report.merge_fetch(app.intake.run_mailbox(mailbox))
-        finally:
-            mailbox.close()
-    except MailboxError as exc:
-        mailbox_error = exc
-    done = app.jobs.run_all()
-    delivery = app.sender.deliver_due()
-    if mailbox_error is None:
-        app.purger.run()
-    if report.fetched or delivery.sent or delivery.deferred or delivery.failed:
-        log.info(
-            "%s; reminders %d, escalations %d, updates %d, digests %d; "
-            "mail sent %d, deferred %d, failed %d",
-            _report_line(report),
-            done.reminders,
-            done.escalations,
-            done.updates,
-            done.digests,
-            delivery.sent,
-            delivery.deferred,
-            delivery.failed,
-        )
-    if mailbox_error is not None:
-        raise mailbox_error
-    return report
-
-
-def _report_line(report: IntakeReport) -> str:
-    return (
-        f"fetched {report.fetched}, stored {report.stored}, seen before {report.seen_before}, "
-        f"new cases {report.cases_opened}, replies {report.appended}, auto {report.auto}, "
-        f"duplicates {report.duplicates}, quarantined {report.quarantined}, filed {report.filed}"
-    )
 
 
 def cmd_ingest(config: Config, args: argparse.Namespace, clock: Clock) -> int:

@@ -25,15 +25,10 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from mailtriage.clock import Clock
-from mailtriage.config import Config
-from mailtriage.jobs import Jobs
 from mailtriage.mailbox.base import Mailbox, MailboxError
-from mailtriage.outbox import OutboxSender
-from mailtriage.pipeline import Intake
-from mailtriage.purge import Purger
 from mailtriage.store.db import StoreUnavailable
 from mailtriage.systemd import Notifier
+from mailtriage.wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +46,10 @@ SCHEDULE: tuple[tuple[str, int], ...] = (
 
 
 class Daemon:
-    def __init__(
-        self,
-        config: Config,
-        intake: Intake,
-        sender: OutboxSender,
-        jobs: Jobs,
-        purger: Purger,
-        open_mailbox: Callable[[], Mailbox],
-        notifier: Notifier,
-        clock: Clock,
-    ) -> None:
-        self.config = config
-        self.clock = clock
-        self.intake = intake
-        self.sender = sender
-        self.jobs = jobs
-        self.purger = purger
-        self.open_mailbox = open_mailbox
+    def __init__(self, app: App, notifier: Notifier) -> None:
+        self.app = app
+        self.config = app.config
+        self.clock = app.clock
         self.notifier = notifier
         self.stop = threading.Event()
         self._mailbox: Mailbox | None = None
@@ -82,12 +63,13 @@ class Daemon:
             timezone=self.config.deadlines.tz,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
         )
+        app = self.app
         jobs: dict[str, Callable[[], object]] = {
-            "outbox": self.sender.deliver_due,
-            "reminders": self.jobs.first_response_reminders,
-            "progress-updates": self.jobs.progress_updates,
-            "digest": self.jobs.digest,
-            "purge": self.purger.run,
+            "outbox": app.sender.deliver_due,
+            "reminders": app.jobs.first_response_reminders,
+            "progress-updates": app.jobs.progress_updates,
+            "digest": app.jobs.digest,
+            "purge": app.purger.run,
         }
         for name, seconds in SCHEDULE:
             scheduler.add_job(
@@ -104,7 +86,6 @@ class Daemon:
             self.notifier.stopping("stopping")
             scheduler.shutdown(wait=True)
             self._close_mailbox()
-            self.intake.close()
             log.info("stopped")
         return 0
 
@@ -142,29 +123,23 @@ class Daemon:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _pass(self) -> None:
-        """Finish what a crash left, ingest what waits, send what that queued."""
-        self.intake.process_pending()
-        mailbox = self._mailbox or self.open_mailbox()
-        self._mailbox = mailbox
+        """The same pass as `run --once` (`App.one_pass`), minus the jobs and the purge:
+        the scheduler runs those on their own timetable, so a slow digest never delays an
+        acknowledgement. The mailbox is kept open between passes."""
         # Asked between batches: a long backlog keeps the watchdog fed and still stops fast.
-        report = self.intake.run_mailbox(mailbox, should_stop=self._wake)
-        delivery = self.sender.deliver_due()
-        if report.fetched or delivery.sent or delivery.failed:
-            log.info(
-                "fetched %d, new cases %d, auto %d, quarantined %d; sent %d, deferred %d",
-                report.fetched,
-                report.cases_opened,
-                report.auto,
-                report.quarantined,
-                delivery.sent,
-                delivery.deferred,
-            )
+        self.app.one_pass(self._kept_mailbox, with_jobs=False, should_stop=self._wake)
         self.notifier.watchdog()
         if not self._ready:
             self._ready = True
             self.notifier.ready("watching the mailbox")
         else:
             self.notifier.status("watching the mailbox")
+
+    def _kept_mailbox(self) -> Mailbox:
+        """The mailbox of the previous pass, or a newly opened one (kept for the next)."""
+        if self._mailbox is None:
+            self._mailbox = self.app.open_mailbox()
+        return self._mailbox
 
     def _wait_for_mail(self) -> None:
         mailbox = self._mailbox

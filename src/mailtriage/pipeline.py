@@ -28,6 +28,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session
 
+from mailtriage import filing
 from mailtriage.casework import BatchKnowledge, CaseDesk, Outcome
 from mailtriage.clock import Clock
 from mailtriage.config import Config
@@ -214,13 +215,8 @@ class Intake:
                 digest = digests[fetched.key]
                 if digest in by_digest or digest in new_messages:
                     continue
-                new_messages[digest] = StoredMessage(
-                    sha256=digest,
-                    size=len(fetched.raw),
-                    stored_at=now,
-                    arrived_at=fetched.arrived_at or now,
-                    status=MessageStatus.RECEIVED,
-                    attempts=0,
+                new_messages[digest] = filing.stored(
+                    digest, len(fetched.raw), now, fetched.arrived_at or now
                 )
             session.add_all(new_messages.values())
             session.flush()  # one multi-row INSERT; assigns the ids the sightings refer to
@@ -503,10 +499,7 @@ class Intake:
 
     def _quarantine(self, session: Session, message: StoredMessage, exc: Exception) -> None:
         """Keep the message, say why, tell staff; its bytes stay for a retry."""
-        if message.status != MessageStatus.QUARANTINED:
-            message.status = MessageStatus.QUARANTINED
-        message.quarantine_reason = _reason(exc)
-        message.processed_at = self.clock()
+        filing.quarantine(message, _reason(exc), self.clock())
         self.replies.notify_staff(
             session,
             "staff_quarantine",

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import LargeBinary, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from mailtriage import filing
 from mailtriage.cases import State, refs_in_subject
 from mailtriage.clock import Clock
 from mailtriage.config import Config
@@ -496,7 +497,7 @@ def _erase_message(session: Session, message: StoredMessage) -> None:
         "quarantine_reason",
     ):
         setattr(message, name, None)
-    message.status = MessageStatus.PURGED
+    filing.purged(message)
 
 
 def _kept_detail(kind: str, detail: dict[str, Any] | None) -> dict[str, Any]:

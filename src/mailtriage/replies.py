@@ -125,7 +125,6 @@ class Replies:
             context,
             "auto-replied",
             thread=_thread(parent, mail.references),
-            trigger=mail,
             arrived_at=arrived_at,
         )
 
@@ -145,7 +144,6 @@ class Replies:
         context: dict[str, Any],
         auto_submitted: str,
         thread: tuple[str | None, list[str]] = (None, []),
-        trigger: InboundMail | None = None,
         arrived_at: dt.datetime | None = None,
     ) -> str | None:
         """Queue an automatic mail to the reporter through the guard; returns why it may not
@@ -159,7 +157,6 @@ class Replies:
             self.guard,
             recipient,
             sent_today,
-            trigger=trigger,
             trigger_arrived_at=arrived_at,
             now=now,
         )

@@ -28,7 +28,7 @@ from mailtriage.replies import Replies
 from mailtriage.staffcommands import REGISTRY, StepContext
 from mailtriage.staffmail import NOTIFICATION_OPENINGS, StaffReading, read_staff_mail
 from mailtriage.states import Action, IllegalTransition, Step, walk, with_relay
-from mailtriage.store.models import Case, CaseEvent, MessageStatus, StoredMessage
+from mailtriage.store.models import Case, CaseEvent, StoredMessage
 from mailtriage.workdays import Calendar, end_of_day
 
 __all__ = ["NOTIFICATION_OPENINGS", "StaffDesk", "StaffOutcome", "latest_reporter_message"]
@@ -64,9 +64,6 @@ class StaffDesk:
         them together, and applying two of them would leave a case nobody asked for. A
         refused mail's text comes back to its sender (`StaffOutcome.returned`), so nothing
         they wrote for the reporter is ever silently dropped."""
-        message.status = MessageStatus.CASE
-        message.category = "staff"
-        message.case = case
         reading = read_staff_mail(mail.text, staff_domains=self.config.cases.assign_domains)
         parsed = reading.parsed
         outcome = StaffOutcome(results=[], unprocessed=[], ignored=[])

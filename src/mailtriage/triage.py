@@ -1,12 +1,14 @@
 """The triage policy: one readable table that decides what an incoming mail is.
 
 `decide` is pure: it sees a parsed mail and what the store knows about the cases it points
-at, and returns a Decision; `pipeline` applies it. The table is read top to bottom and the
+at, and returns a Decision; `casework` applies it. The table is read top to bottom and the
 first rule that matches wins:
 
+    a copy of a mail already handled -> a duplicate of the first copy, nothing else
     automated mail (loop guard)   -> store as `auto`, never answer, open nothing
-    authenticated staff           -> commands and a relay on the case it names (staff mail
-                                     naming no case: a forwarded report opens one)
+    authenticated staff           -> commands and a relay on the case it names
+    staff mail naming no case     -> a forwarded report opens a case for its sender;
+                                     anything else is kept, and staff told nothing was done
     a staff address, unauthenticated -> set aside: no case, no reply, staff are warned
     reply from the case reporter  -> append to that case
     not for this desk (policy)    -> a closed `redirected` case and a polite redirect
@@ -23,13 +25,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from mailtriage.message import InboundMail
+from mailtriage.message import Address, InboundMail
 from mailtriage.redirects import redirect_reason
 
 
 class Action(Enum):
+    DUPLICATE = "duplicate"
     IGNORE_AUTO = "auto"
     STAFF = "staff"
+    FORWARDED_REPORT = "forwarded-report"
     SPOOFED_STAFF = "spoofed-staff"
     APPEND = "append"
     REDIRECT = "redirect"
@@ -52,6 +56,12 @@ class TriageContext:
     threaded_cases: tuple[KnownCase, ...] = ()  # cases owning an In-Reply-To/References id
     staff: bool = False  # the sender is staff and passed authentication
     claimed_staff: bool = False  # the From is a staff address, authenticated or not
+    # The first stored copy of this very mail (same Message-ID and body), when there is one:
+    # its message id, and the case it went to (a KnownCase id, None when it opened none).
+    earlier_copy: int | None = None
+    earlier_copy_case: int | None = None
+    # For authenticated staff mail naming no case: the sender of the report it forwards.
+    forwarded_reporter: Address | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,10 @@ class Decision:
     foreign_thread_ref: str | None = None
     # The From was a staff address that failed authentication: staff are warned.
     spoofed_staff: bool = False
+    # DUPLICATE: the stored message this mail is a copy of.
+    duplicate_of: int | None = None
+    # FORWARDED_REPORT: the reporter, the sender of the forwarded mail.
+    reporter: Address | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +168,14 @@ def automated_reason(mail: InboundMail, own_addresses: frozenset[str] = frozense
 
 
 def decide(mail: InboundMail, ctx: TriageContext) -> Decision:
+    if ctx.earlier_copy is not None:
+        # The same mail by another route (Cc and To, a resend): it goes where the first went.
+        return Decision(
+            Action.DUPLICATE,
+            reason="duplicate",
+            case_id=ctx.earlier_copy_case,
+            duplicate_of=ctx.earlier_copy,
+        )
     pointed_at = ctx.tagged_cases + ctx.threaded_cases
     auto = automated_reason(mail, ctx.own_addresses)
     if auto is not None:
@@ -163,8 +185,15 @@ def decide(mail: InboundMail, ctx: TriageContext) -> Decision:
 
     if ctx.staff:
         # Tag first: staff reply to notifications, whose threads lead to no reporter mail.
-        named = pointed_at[0].id if pointed_at else None
-        return Decision(Action.STAFF, reason="staff", case_id=named)
+        if pointed_at:
+            return Decision(Action.STAFF, reason="staff", case_id=pointed_at[0].id)
+        if ctx.forwarded_reporter is not None:
+            return Decision(
+                Action.FORWARDED_REPORT,
+                reason="forwarded-by-staff",
+                reporter=ctx.forwarded_reporter,
+            )
+        return Decision(Action.STAFF, reason="staff")
 
     if ctx.claimed_staff:
         # A staff From that failed authentication is a forgery or a broken mail server. Either

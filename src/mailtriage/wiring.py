@@ -8,17 +8,19 @@ instant it is about (or passes its clock to `cli.main`), and nothing underneath 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailtriage.casework import CaseDesk
 from mailtriage.clock import Clock, system_clock
 from mailtriage.config import Config
-from mailtriage.jobs import Jobs
+from mailtriage.jobs import JobReport, Jobs
 from mailtriage.letters import Letters
-from mailtriage.mailbox.base import Mailbox
-from mailtriage.outbox import OutboxSender
+from mailtriage.mailbox.base import Mailbox, MailboxError
+from mailtriage.outbox import DeliveryReport, OutboxSender
 from mailtriage.parsepool import ParsePool
-from mailtriage.pipeline import Intake
+from mailtriage.pipeline import Intake, IntakeReport
 from mailtriage.purge import Purger
 from mailtriage.render import Renderer
 from mailtriage.replies import Replies
@@ -27,6 +29,18 @@ from mailtriage.store.db import Store
 from mailtriage.transport.base import Transport
 from mailtriage.transport.maildir import MaildirTransport
 from mailtriage.transport.smtp import SmtpTransport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassReport:
+    """What one pass did: the intake figures, the jobs (None when the scheduler runs them)
+    and the delivery."""
+
+    intake: IntakeReport
+    jobs: JobReport | None
+    delivery: DeliveryReport
 
 
 @dataclass
@@ -47,6 +61,60 @@ class App:
 
     def open_transport(self) -> Transport:
         return open_transport(self.config, self.clock)
+
+    def one_pass(
+        self,
+        mailbox: Callable[[], Mailbox] | None = None,
+        *,
+        with_jobs: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> PassReport:
+        """One pass of the desk, the same for `run --once` and for every turn of the daemon:
+
+        1. finish what a crash left (messages stored but never processed): first, so a suspect
+           message is retried on its own before new mail shares a batch with it;
+        2. ingest everything waiting in the mailbox;
+        3. the jobs that are due (reminders, progress updates, the digest), after intake so
+           they see the replies that just came in;
+        4. deliver the outbox, after everything that queues mail, so one pass sends it all
+           (a reporter has the acknowledgement as soon as the pass ends);
+        5. purge, last and only when the mailbox answered: the purge also clears the
+           mailbox's folders, and nothing queued in this pass is purged unsent.
+
+        `mailbox` gives the mailbox to read; without it the pass opens one and closes it
+        after. The daemon keeps its mailbox between passes, and with `with_jobs=False`
+        leaves steps 3 and 5 to its scheduler, which runs them on their own timetable.
+        `should_stop` is asked between batches (see `Intake.run_mailbox`).
+
+        Steps 3 to 5 run even when the mailbox cannot be reached, so reminders and replies
+        already decided on still go out; the MailboxError is raised afterwards.
+        """
+        report = self.intake.process_pending()
+        mailbox_error: MailboxError | None = None
+        try:
+            report.merge_fetch(self._ingest(mailbox, should_stop))
+        except MailboxError as exc:
+            mailbox_error = exc
+        jobs = self.jobs.run_all() if with_jobs else None
+        delivery = self.sender.deliver_due()
+        if with_jobs and mailbox_error is None:
+            self.purger.run()
+        done = PassReport(report, jobs, delivery)
+        _log_pass(done)
+        if mailbox_error is not None:
+            raise mailbox_error
+        return done
+
+    def _ingest(
+        self, mailbox: Callable[[], Mailbox] | None, should_stop: Callable[[], bool] | None
+    ) -> IntakeReport:
+        if mailbox is not None:
+            return self.intake.run_mailbox(mailbox(), should_stop=should_stop)
+        opened = self.open_mailbox()
+        try:
+            return self.intake.run_mailbox(opened, should_stop=should_stop)
+        finally:
+            opened.close()
 
     def close(self) -> None:
         self.intake.close()
@@ -74,6 +142,36 @@ def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) 
         config, store, clock, lambda: open_mailbox(config), tell_staff=replies.notify_staff
     )
     return App(config, clock, store, replies, intake, sender, jobs, purger)
+
+
+def _log_pass(done: PassReport) -> None:
+    """One line per pass that did something; a quiet pass logs nothing."""
+    report, jobs, delivery = done.intake, done.jobs, done.delivery
+    if not (report.fetched or delivery.sent or delivery.deferred or delivery.failed):
+        return
+    jobs_line = (
+        f"reminders {jobs.reminders}, escalations {jobs.escalations}, updates {jobs.updates}, "
+        f"digests {jobs.digests}; "
+        if jobs is not None
+        else ""
+    )
+    log.info(
+        "%s; %smail sent %d, deferred %d, failed %d",
+        report_line(report),
+        jobs_line,
+        delivery.sent,
+        delivery.deferred,
+        delivery.failed,
+    )
+
+
+def report_line(report: IntakeReport) -> str:
+    """The intake figures in one line, as `run --once` and the daemon log them."""
+    return (
+        f"fetched {report.fetched}, stored {report.stored}, seen before {report.seen_before}, "
+        f"new cases {report.cases_opened}, replies {report.appended}, auto {report.auto}, "
+        f"duplicates {report.duplicates}, quarantined {report.quarantined}, filed {report.filed}"
+    )
 
 
 def open_store(config: Config, migrate: bool = True) -> Store:

@@ -131,3 +131,30 @@ def test_a_staff_address_that_fails_authentication_is_set_aside_not_opened() -> 
     assert decision.spoofed_staff and decision.case_id is None
     untagged = decide(forged, TriageContext(OWN, claimed_staff=True))
     assert untagged.action is Action.SPOOFED_STAFF
+
+
+def test_a_second_copy_of_a_handled_mail_is_a_duplicate_whatever_else_it_is() -> None:
+    """The copy goes where the first went, before any other rule: even an automated-looking
+    or staff copy is not decided twice."""
+    ctx = TriageContext(OWN, staff=True, earlier_copy=41, earlier_copy_case=CASE.id)
+    auto = inbound(headers=(("auto-submitted", "auto-replied"),))
+    decision = decide(auto, ctx)
+    assert (decision.action, decision.duplicate_of, decision.case_id) == (
+        Action.DUPLICATE,
+        41,
+        CASE.id,
+    )
+    first = decide(inbound(), TriageContext(OWN))
+    assert first.action is Action.OPEN_CASE and first.duplicate_of is None
+
+
+def test_staff_mail_naming_no_case_opens_one_only_for_a_forwarded_report() -> None:
+    reporter = Address("Bob", "bob@example.test")
+    forwarded = decide(inbound(), TriageContext(OWN, staff=True, forwarded_reporter=reporter))
+    assert (forwarded.action, forwarded.reporter) == (Action.FORWARDED_REPORT, reporter)
+    plain = decide(inbound(), TriageContext(OWN, staff=True))
+    assert (plain.action, plain.case_id) == (Action.STAFF, None)
+    on_case = TriageContext(OWN, staff=True, tagged_cases=(CASE,), forwarded_reporter=reporter)
+    assert decide(inbound(), on_case).action is Action.STAFF, "the named case comes first"
+    stranger = decide(inbound(), TriageContext(OWN, forwarded_reporter=reporter))
+    assert stranger.action is Action.OPEN_CASE, "only authenticated staff forward reports"
