@@ -20,11 +20,12 @@ from mailtriage.clock import Clock
 from mailtriage.compose import make_message_id, normalize_message_id
 from mailtriage.config import Config
 from mailtriage.guard import GuardPolicy, autoreply_refusal
+from mailtriage.mailkinds import KINDS
 from mailtriage.message import InboundMail
 from mailtriage.outbox import automatic_mails_since, queue_mail
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
 
-REPORTER_KINDS = ("acknowledgement", "redirect", "progress_update", "closing", "relay")
+REPORTER_KINDS = KINDS.names("reporter")
 MAX_REFERENCES = 20
 
 
@@ -150,6 +151,7 @@ class Replies:
     ) -> str | None:
         """Queue an automatic mail to the reporter through the guard; returns why it may not
         go, or None when it was queued."""
+        assert KINDS.get(kind).guard == "automatic", kind
         now = self.clock()
         recipient = case.reporter_address
         sent_today = (
@@ -385,6 +387,7 @@ class Replies:
         in_reply_to: str | None = None,
         references: list[str] | None = None,
     ) -> OutboxMail:
+        KINDS.get(kind)  # a kind no module declares is a bug here, not a failed delivery later
         return queue_mail(
             session,
             now=self.clock(),
