@@ -1,0 +1,255 @@
+"""The registry of outgoing mail kinds: every kind renders in every language it may be sent
+in from a realistic typed payload, every shipped template belongs to a kind, and the registry
+refuses the mistakes that would otherwise surface as an undeliverable mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import fields
+
+import pytest
+
+from mailtriage.mailkinds import KINDS, KindRegistry, MailKind, Payload, Source, UnknownKind
+from mailtriage.mailkinds._shared import AttachmentLine
+from mailtriage.mailkinds.acknowledgement import AcknowledgementPayload
+from mailtriage.mailkinds.closing import STAFF_WORDS_RULE, ClosingPayload
+from mailtriage.mailkinds.progress_update import ProgressPayload
+from mailtriage.mailkinds.redirect import RedirectPayload
+from mailtriage.mailkinds.relay import RelayPayload
+from mailtriage.mailkinds.staff_confirmation import ConfirmationPayload
+from mailtriage.mailkinds.staff_deadline import DeadlinePayload
+from mailtriage.mailkinds.staff_delivery_failed import DeliveryFailedPayload
+from mailtriage.mailkinds.staff_digest import DigestLine, DigestPayload
+from mailtriage.mailkinds.staff_new_case import EarlierCase, MaskedIndicators, NewCasePayload
+from mailtriage.mailkinds.staff_purge_incomplete import PurgeIncompletePayload
+from mailtriage.mailkinds.staff_quarantine import QuarantinePayload
+from mailtriage.mailkinds.staff_reporter_reply import ClosedNote, ReporterReplyPayload
+from mailtriage.mailkinds.staff_spoof_warning import SpoofWarningPayload
+from mailtriage.mailkinds.staff_stranger_on_case import StrangerPayload
+from mailtriage.render import BILINGUAL_SEPARATOR, Renderer, packaged_templates_dir
+
+REF = "PZEM-SEC-2026-0007"
+CET = dt.timezone(dt.timedelta(hours=1))
+DUE = dt.datetime(2026, 12, 4, 23, 59, 59, tzinfo=CET)
+STAFF_TEXT = "Dank je, we hebben het lek gedicht. Kun je het nog eens proberen?"
+ATTACHMENT = AttachmentLine("poc.py", 2048, "text/x-python")
+DIGEST_LINE = DigestLine(
+    ref=REF,
+    state="acknowledged",
+    subject="XSS in het klantportaal",
+    severity="high",
+    owner=None,
+    due=DUE,
+    next_update=None,
+    what="first assessment LATE, was due Friday 4 December 2026",
+)
+DEADLINE = DeadlinePayload(
+    ref=REF,
+    due_date=DUE,
+    first_response_workdays=5,
+    overdue_workdays=2,
+    subject="XSS in het klantportaal",
+    severity=None,
+    owner="anna@example.nl",
+    state="new",
+)
+PROGRESS = ProgressPayload(
+    ref=REF, state="fixing", next_update_date=dt.date(2026, 12, 18), update_interval_workdays=10
+)
+
+# A realistic payload per kind, as its builder makes them from a stored case.
+EXAMPLES: dict[str, Payload] = {
+    "acknowledgement": AcknowledgementPayload(
+        ref=REF, due_date=DUE, missing_target=True, missing_time=False, first_response_workdays=5
+    ),
+    "redirect": RedirectPayload(ref=REF, contact_form_url="https://www.example.nl/contact"),
+    "progress_update": PROGRESS,
+    "staff_update_sent": PROGRESS,
+    "closing": ClosingPayload(
+        ref=REF,
+        close_reason="fixed",
+        purge_date=dt.date(2027, 3, 1),
+        credit_name="Sanne de Vries",
+        text=None,
+    ),
+    "relay": RelayPayload(ref=REF, text=STAFF_TEXT),
+    "staff_new_case": NewCasePayload(
+        ref=REF,
+        due_date=DUE,
+        category="report",
+        language="nl",
+        subject="Lek in portaal",
+        text="Ik kon inloggen als een andere klant.\nBel me: [phone]",
+        indicators=MaskedIndicators(
+            urls=("https://portaal.example.nl/login",),
+            hosts=("portaal.example.nl",),
+            ipv4=("192.0.2.10",),
+            ipv6=(),
+            datetimes=("2026-11-26 14:00",),
+        ),
+        attachments=(ATTACHMENT,),
+        earlier_cases=(EarlierCase("PZEM-SEC-2026-0003", "acknowledged", "Ander lek"),),
+    ),
+    "staff_stranger_on_case": StrangerPayload(ref=REF, new_ref="PZEM-SEC-2026-0008"),
+    "staff_reminder": DEADLINE,
+    "staff_escalation": DEADLINE,
+    "staff_digest": DigestPayload(
+        today=dt.date(2026, 12, 7), overdue=(DIGEST_LINE,), due_soon=(), open=(DIGEST_LINE,)
+    ),
+    "staff_confirmation": ConfirmationPayload(
+        ref=REF,
+        results=("severity set to high",),
+        unprocessed=(),
+        ignored=("#frobnicate",),
+        not_applied=(),
+        relayed=("Dank je,",),
+        relayed_more=3,
+        returned=(),
+        summary="severity set to high",
+        state="triaged",
+        close_reason=None,
+        severity="high",
+        owner=None,
+    ),
+    "staff_quarantine": QuarantinePayload(quarantine_id=42, reason="MIME too deeply nested"),
+    "staff_spoof_warning": SpoofWarningPayload(
+        address="anna@example.nl", reason="dmarc=fail", new_ref=REF
+    ),
+    "staff_reporter_reply": ReporterReplyPayload(
+        ref=REF,
+        credit="Sanne de Vries",
+        how="follow-up-by-reference",
+        closed=ClosedNote("fixed", DUE),
+        cut=True,
+        subject="Re: [PZEM-SEC-2026-0007] Ontvangen",
+        text="Het werkt nu niet meer, top!",
+        attachments=(ATTACHMENT,),
+    ),
+    "staff_delivery_failed": DeliveryFailedPayload(
+        ref=REF, permanent=True, reason="550 5.1.1 mailbox unavailable"
+    ),
+    "staff_purge_incomplete": PurgeIncompletePayload(wal_bytes=1_048_576, attempts=4),
+}
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+def test_every_registered_kind_has_an_example_and_no_example_is_stale() -> None:
+    assert set(EXAMPLES) == set(KINDS.names())
+
+
+SENDABLE = [(kind.name, language) for kind in KINDS for language in kind.languages()]
+
+
+@pytest.mark.parametrize(("name", "language"), SENDABLE)
+def test_every_kind_renders_in_every_language_it_may_be_sent_in(
+    renderer: Renderer, name: str, language: str
+) -> None:
+    kind = KINDS.get(name)
+    payload = EXAMPLES[name]
+    mail = kind.render(renderer, language, payload)
+    assert mail.subject.strip()
+    assert mail.body.endswith("\n") and mail.body.strip()
+    if any(f.name == "ref" for f in fields(payload)):
+        assert REF in mail.subject + mail.body
+    if kind.audience == "reporter" and language == "unsure" and "unsure" not in kind.forms:
+        assert BILINGUAL_SEPARATOR in mail.body  # the renderer's Dutch-then-English frame
+
+
+def test_reporter_kinds_are_sent_in_dutch_english_and_bilingual_and_staff_in_english() -> None:
+    for kind in KINDS:
+        expected = ("nl", "en", "unsure") if kind.audience == "reporter" else ("en",)
+        assert kind.languages() == expected, kind.name
+
+
+@pytest.mark.parametrize("name", KINDS.names("reporter"))
+def test_reporter_kinds_speak_dutch_and_english(renderer: Renderer, name: str) -> None:
+    kind, payload = KINDS.get(name), EXAMPLES[name]
+    dutch = kind.render(renderer, "nl", payload)
+    english = kind.render(renderer, "en", payload)
+    assert dutch.body != english.body
+
+
+def test_every_template_file_belongs_to_a_registered_kind() -> None:
+    shipped = {path.name for path in packaged_templates_dir().glob("*.txt")}
+    declared = {name for kind in KINDS for name in kind.template_files()}
+    assert shipped == declared
+
+
+def test_relay_has_its_own_bilingual_file_with_the_words_once(renderer: Renderer) -> None:
+    mail = KINDS.get("relay").render(renderer, "unsure", EXAMPLES["relay"])
+    assert mail.body.count(STAFF_TEXT) == 1
+
+
+def test_closing_with_staff_words_puts_them_once_above_the_bilingual_notice(
+    renderer: Renderer,
+) -> None:
+    closing = KINDS.get("closing")
+    words = ClosingPayload(**{**EXAMPLES["closing"].context(), "text": STAFF_TEXT})  # type: ignore[arg-type]
+    mail = closing.render(renderer, "unsure", words)
+    assert mail.body.startswith(STAFF_TEXT + "\n\n" + STAFF_WORDS_RULE + "\n\n")
+    assert mail.body.count(STAFF_TEXT) == 1
+    assert BILINGUAL_SEPARATOR in mail.body
+    assert closing.carries_staff_words(words)
+    assert not closing.carries_staff_words(EXAMPLES["closing"])
+
+
+def test_only_a_persons_words_carry_attachments() -> None:
+    carrying = {kind.name for kind in KINDS if kind.carries_staff_words(EXAMPLES[kind.name])}
+    assert carrying == {"relay"}
+
+
+def test_only_reporter_kinds_pass_the_automatic_mail_guard() -> None:
+    for kind in KINDS:
+        if kind.audience == "staff":
+            assert kind.guard == "none", kind.name
+    guarded = {kind.name for kind in KINDS if kind.guard == "automatic"}
+    assert guarded == {"acknowledgement", "redirect", "progress_update"}
+
+
+def test_payloads_are_frozen() -> None:
+    with pytest.raises(AttributeError):
+        EXAMPLES["relay"].text = "changed"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def _kind(name: str, audience: str = "staff", forms: tuple[str, ...] = ("en",)) -> type:
+    class Made(MailKind[Payload]):
+        def build(self, source: Source) -> Payload:
+            return Payload()
+
+    Made.name, Made.audience, Made.forms, Made.guard = name, audience, forms, "none"  # type: ignore[assignment]
+    return Made
+
+
+def test_the_registry_refuses_two_kinds_of_one_name() -> None:
+    with pytest.raises(ValueError, match="two mail kinds"):
+        KindRegistry([_kind("staff_x"), _kind("staff_x")])
+
+
+def test_the_registry_refuses_unknown_kinds() -> None:
+    registry = KindRegistry([_kind("staff_x")])
+    assert "staff_x" in registry and "staff_y" not in registry
+    with pytest.raises(UnknownKind):
+        registry.get("staff_y")
+    with pytest.raises(UnknownKind):
+        KINDS.get("acknowledgment")
+
+
+@pytest.mark.parametrize(
+    ("made", "why"),
+    [
+        (_kind("Bad-Name"), "not a kind name"),
+        (_kind("x" * 41), "not a kind name"),
+        (_kind("staff_x", forms=("nl", "en")), "English only"),
+        (_kind("note", audience="reporter", forms=("en",)), "Dutch and English"),
+    ],
+)
+def test_the_registry_refuses_kinds_it_could_not_send(made: type, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        KindRegistry([made])
