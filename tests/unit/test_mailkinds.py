@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
+from mailtriage.config import parse_config
 from mailtriage.mailkinds import KINDS, KindRegistry, MailKind, Payload, Source, UnknownKind
 from mailtriage.mailkinds._shared import AttachmentLine
 from mailtriage.mailkinds.acknowledgement import AcknowledgementPayload
@@ -27,6 +29,9 @@ from mailtriage.mailkinds.staff_reporter_reply import ClosedNote, ReporterReplyP
 from mailtriage.mailkinds.staff_spoof_warning import SpoofWarningPayload
 from mailtriage.mailkinds.staff_stranger_on_case import StrangerPayload
 from mailtriage.render import BILINGUAL_SEPARATOR, Renderer, packaged_templates_dir
+from mailtriage.replies import Replies
+from mailtriage.store import Store
+from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 
 REF = "PZEM-SEC-2026-0007"
 CET = dt.timezone(dt.timedelta(hours=1))
@@ -253,3 +258,21 @@ def test_the_registry_refuses_unknown_kinds() -> None:
 def test_the_registry_refuses_kinds_it_could_not_send(made: type, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         KindRegistry([made])
+
+
+def test_replies_refuse_to_queue_a_kind_no_module_declares(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "mailbox": {"source": "maildir", "path": "spool"},
+            "smtp": {"transport": "maildir", "path": "out", "from_address": "security@example.nl"},
+            "cases": {"staff_notify": "team@example.nl"},
+        },
+        base_dir=tmp_path,
+    )
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store.upgrade()
+    replies = Replies(config, FakeClock(QUIET_WORKDAY_MORNING))
+    with store.session() as session:
+        with pytest.raises(UnknownKind):
+            replies.notify_staff(session, "staff_reminderr", {})
+        assert replies.notify_staff(session, "staff_purge_incomplete", {"wal_bytes": 1})
