@@ -364,7 +364,7 @@ class Replies:
 
     def delivery_failed(self, session: Session, row: OutboxMail, why: str) -> None:
         """Outbox hook: tell staff that a mail could not be delivered (never about staff mail)."""
-        if row.kind.startswith("staff_"):
+        if row.kind not in REPORTER_KINDS:
             return
         self.notify_staff(
             session,
