@@ -20,11 +20,12 @@ from mailtriage.clock import Clock
 from mailtriage.compose import make_message_id, normalize_message_id
 from mailtriage.config import Config
 from mailtriage.guard import GuardPolicy, autoreply_refusal
+from mailtriage.mailkinds import KINDS
 from mailtriage.message import InboundMail
 from mailtriage.outbox import automatic_mails_since, queue_mail
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
 
-REPORTER_KINDS = ("acknowledgement", "redirect", "progress_update", "closing", "relay")
+REPORTER_KINDS = KINDS.names("reporter")
 MAX_REFERENCES = 20
 
 
@@ -148,6 +149,7 @@ class Replies:
     ) -> str | None:
         """Queue an automatic mail to the reporter through the guard; returns why it may not
         go, or None when it was queued."""
+        assert KINDS.get(kind).guard == "automatic", kind
         now = self.clock()
         recipient = case.reporter_address
         sent_today = (
@@ -359,7 +361,7 @@ class Replies:
 
     def delivery_failed(self, session: Session, row: OutboxMail, why: str) -> None:
         """Outbox hook: tell staff that a mail could not be delivered (never about staff mail)."""
-        if row.kind.startswith("staff_"):
+        if row.kind not in REPORTER_KINDS:
             return
         self.notify_staff(
             session,
@@ -382,6 +384,7 @@ class Replies:
         in_reply_to: str | None = None,
         references: list[str] | None = None,
     ) -> OutboxMail:
+        KINDS.get(kind)  # a kind no module declares is a bug here, not a failed delivery later
         return queue_mail(
             session,
             now=self.clock(),
