@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -43,6 +42,7 @@ from tests.support.clients import (
     gmail_reply,
     mx_pass,
     outlook_reply,
+    reply_as,
     thunderbird_reply,
 )
 from tests.support.desk import STAFF_NOTIFY, Desk
@@ -226,12 +226,7 @@ def test_staff_get_only_the_new_text_of_a_reporter_reply(
 ) -> None:
     reported = report(desk, JEROEN, UNCLEAR_REPORT, "XSS")
     ack = Original.of(reported.ack.raw)
-    if client == "outlook":
-        raw = outlook_reply(ack, sender=JEROEN, text=words, language=language)  # type: ignore[arg-type]
-    elif client == "apple-mail":
-        raw = apple_mail_reply(ack, sender=JEROEN, text=words, language=language)  # type: ignore[arg-type]
-    else:
-        raw = thunderbird_reply(ack, sender=JEROEN, text=words, language=language)  # type: ignore[arg-type]
+    raw = reply_as(client, ack, sender=JEROEN, text=words, language=language)  # type: ignore[arg-type]
     mails = send(desk, raw)
 
     (notice,) = reporter_reply_notices(mails, reported.ref)
@@ -370,13 +365,7 @@ def test_credit_consent_in_prose_is_shown_to_staff_by_name_for_confirmation(
     reported = report(desk, JEROEN, DUTCH_REPORT, "Lek")
     ack = Original.of(reported.ack.raw)
     words = f"Dank voor de bevestiging.\n{sentence}\n\nJeroen"
-    lang: Any = language
-    if client == "outlook":
-        raw = outlook_reply(ack, sender=JEROEN, text=words, language=lang)
-    elif client == "gmail":
-        raw = gmail_reply(ack, sender=JEROEN, text=words, language=lang)
-    else:
-        raw = apple_mail_reply(ack, sender=JEROEN, text=words, language=lang)
+    raw = reply_as(client, ack, sender=JEROEN, text=words, language=language)  # type: ignore[arg-type]
     mails = send(desk, authenticated(raw, mx_pass(address(JEROEN))))
 
     (notice,) = reporter_reply_notices(mails, reported.ref)

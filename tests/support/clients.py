@@ -485,3 +485,18 @@ def apple_mail_reply(
     message.set_content(plain)
     message.add_alternative(body_html, subtype="html")
     return _as_bytes(message)
+
+
+REPLY_BUILDERS = {
+    "outlook": outlook_reply,
+    "thunderbird": thunderbird_reply,
+    "gmail": gmail_reply,
+    "apple-mail": apple_mail_reply,
+}
+
+
+def reply_as(
+    client: str, original: Original, *, sender: str, text: str, language: Language
+) -> bytes:
+    """A reply to `original` built the way `client` (a key of REPLY_BUILDERS) builds one."""
+    return REPLY_BUILDERS[client](original, sender=sender, text=text, language=language)
