@@ -4,8 +4,9 @@ Staff work the desk by e-mail; the first lines of their reply may be commands (C
 "Staff by email"). This module reads them and nothing else: it knows neither the case nor
 the sender. Whether a command is allowed *now* is `mailtriage.states`' call. What each
 command is called, which arguments it takes and which `Action` it asks for is its own module's
-(`mailtriage.staffcommands`); this module only finds the command block and hands each line to
-the registry.
+(the desk's `staffcommands` package); this module only finds the command block and hands each
+line to the vocabulary it is given. It is handed in rather than imported because the commands
+also carry their effect on the store, which a pure parser must not import.
 
 Reading rules (`parse_commands`), for the first text part of the mail:
 
@@ -31,27 +32,43 @@ Pure: no I/O, no logging (the lines can carry names and addresses).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from mailtriage.staffcommands import REGISTRY, ArgumentError
-from mailtriage.staffcommands.base import echo
-from mailtriage.staffcommands.close import CLOSE_REASONS
-from mailtriage.staffcommands.severity import SEVERITIES
-from mailtriage.staffcommands.status import STATUSES
 from mailtriage.states import Action
 
 __all__ = [
-    "CLOSE_REASONS",
-    "KNOWN",
-    "SEVERITIES",
-    "STATUSES",
+    "ArgumentError",
     "Command",
+    "CommandSyntax",
     "ParsedCommands",
+    "Vocabulary",
+    "echo",
     "parse_commands",
 ]
 
-# The vocabulary is the registry's (`mailtriage.staffcommands`): one module per command.
-KNOWN: tuple[str, ...] = tuple(REGISTRY)
+
+class ArgumentError(ValueError):
+    """The argument is not one this command takes; `str(error)` says why, for staff."""
+
+
+class CommandSyntax(Protocol):
+    """What the parser needs of one command: its name, its argument check, its action."""
+
+    NAME: str
+
+    def parse(self, argument: str) -> str:
+        """The argument as stored, or `ArgumentError`."""
+        ...
+
+    def action(self, argument: str) -> Action:
+        """The state-table action asked for with `argument`."""
+        ...
+
+
+# `NAME -> command`, in the order staff see them ("known commands: ...").
+Vocabulary = Mapping[str, CommandSyntax]
 
 MAX_ECHO = 200  # an unknown line is echoed back to staff at most this long
 
@@ -67,11 +84,7 @@ class Command:
     name: str
     argument: str
     line: str
-
-    @property
-    def action(self) -> Action:
-        """The state-table action this command asks for."""
-        return REGISTRY[self.name].action(self.argument)
+    action: Action  # the state-table action this command asks for
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,9 @@ class ParsedCommands:
         return tuple(c.action for c in self.commands)
 
 
-def parse_commands(text: str, max_lines: int = DEFAULT_MAX_LINES) -> ParsedCommands:
+def parse_commands(
+    text: str, vocabulary: Vocabulary, max_lines: int = DEFAULT_MAX_LINES
+) -> ParsedCommands:
     """Read the command block at the top of `text` (see the module docstring)."""
     lines = text.removeprefix("\ufeff").splitlines(keepends=True)
     commands: list[Command] = []
@@ -110,7 +125,7 @@ def parse_commands(text: str, max_lines: int = DEFAULT_MAX_LINES) -> ParsedComma
             )
             break
         seen += 1
-        parsed = _parse_line(line)
+        parsed = _parse_line(line, vocabulary)
         if isinstance(parsed, Command):
             commands.append(parsed)
         else:
@@ -124,26 +139,35 @@ def parse_commands(text: str, max_lines: int = DEFAULT_MAX_LINES) -> ParsedComma
     )
 
 
-def _parse_line(line: str) -> Command | str:
+def _parse_line(line: str, vocabulary: Vocabulary) -> Command | str:
     """A `Command`, or the reason the line is not one."""
     words = line[1:].split(maxsplit=1)
     if not words:
-        return "a line starting with '#' at the top of a reply must be a command; " + _known()
+        return "a line starting with '#' at the top of a reply must be a command; " + _known(
+            vocabulary
+        )
     head = words[0]
     name = head.lower().removesuffix(":")
     argument = words[1].strip() if len(words) > 1 else ""
-    if name not in KNOWN:
-        hint = difflib.get_close_matches(name, KNOWN, n=1, cutoff=0.6)
+    command = vocabulary.get(name)
+    if command is None:
+        hint = difflib.get_close_matches(name, list(vocabulary), n=1, cutoff=0.6)
         maybe = f" (did you mean #{hint[0]}?)" if hint else ""
-        return f"unknown command '#{_echo(head, 40)}'{maybe}; " + _known()
+        return f"unknown command '#{_echo(head, 40)}'{maybe}; " + _known(vocabulary)
     try:
-        return Command(name, REGISTRY[name].parse(argument), line)
+        value = command.parse(argument)
     except ArgumentError as exc:
         return str(exc)
+    return Command(name, value, line, command.action(value))
 
 
-def _known() -> str:
-    return "known commands: " + ", ".join(f"#{k}" for k in KNOWN)
+def _known(vocabulary: Vocabulary) -> str:
+    return "known commands: " + ", ".join(f"#{k}" for k in vocabulary)
+
+
+def echo(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, for quoting a staff line back to them."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _echo(text: str, limit: int = MAX_ECHO) -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from mailtriage.dutch_holidays import unknown_holiday_names
+
 CONFIG_ENV = "MAILTRIAGE_CONFIG"
 SYSTEM_CONFIG = Path("/etc/mailtriage/config.toml")
 
@@ -351,8 +353,6 @@ def _check_semantics(config: Config) -> None:
             raise ConfigError(f"deadlines.workdays: {day!r} is not one of {', '.join(WEEKDAYS)}")
     if not config.deadlines.workdays:
         raise ConfigError("deadlines.workdays: at least one day of the week is a working day")
-    from mailtriage.workdays import unknown_holiday_names
-
     unknown = unknown_holiday_names(config.deadlines.holidays_exclude)
     if unknown:
         raise ConfigError(

@@ -25,10 +25,17 @@ __all__ = ["LetterError", "Letters"]
 
 
 class Letters:
-    def __init__(self, config: Config, renderer: Renderer, kinds: KindRegistry = KINDS) -> None:
+    def __init__(
+        self,
+        config: Config,
+        renderer: Renderer,
+        kinds: KindRegistry = KINDS,
+        command_help: tuple[str, ...] = (),
+    ) -> None:
         self.config = config
         self.renderer = renderer
         self.kinds = kinds
+        self.command_help = command_help
 
     def build(self, session: Session, row: OutboxMail, now: dt.datetime) -> bytes:
         """The complete message for `row`. Raises LetterError, ComposeError or RenderError."""
@@ -37,7 +44,14 @@ class Letters:
             kind = self.kinds.get(row.kind)
         except UnknownKind as exc:
             raise LetterError(str(exc)) from exc
-        payload = kind.build(Source(session=session, row=row, config=self.config, now=now))
+        source = Source(
+            session=session,
+            row=row,
+            config=self.config,
+            now=now,
+            command_help=self.command_help,
+        )
+        payload = kind.build(source)
         rendered = kind.render(self.renderer, row.language, payload)
         files = self._relayed_files(session, row) if kind.carries_staff_words(payload) else []
         return compose(

@@ -11,9 +11,8 @@ fragments in Dutch and English, a weight, and optionally a structural condition 
 Only `abuse-feedback-report` is decisive: an ARF report is a machine's spam complaint, never a
 vulnerability report, whatever words the quoted spam contains.
 
-The structural conditions read a `MailView`, which `redirects.py` builds. It is imported for
-type checking only: at run time this module does not import the engine, so the engine can
-import the tables without a cycle.
+The structural conditions read a `MailView` (`mailview.py`), which the engine builds once per
+mail.
 
 Pure: no I/O, no logging (mail text and addresses never reach a log).
 """
@@ -23,10 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:
-    from mailtriage.redirects import MailView
+from mailtriage.mailview import Field, MailView
 
 __all__ = [
     "REDIRECT_RULES",
@@ -38,11 +35,8 @@ __all__ = [
     "ReportSignal",
 ]
 
-# Where a rule looks. "note" is the sender's own words: the text before an inline-forwarded
-# message, so a short "is this real?" is judged without the phishing text under it.
-Field = Literal["subject", "text", "note"]
 # A structural condition a rule adds to (or has instead of) its patterns.
-Condition = Callable[["MailView"], bool]
+Condition = Callable[[MailView], bool]
 
 # A forward counts as "without comment" when the sender wrote at most this many words.
 SHORT_NOTE_WORDS = 40

@@ -20,8 +20,8 @@ acknowledgement, so the decision is lopsided on purpose:
   a report.
 
 The tables are in `redirect_rules.py`, where an operator reads and extends them; this module
-is the engine that applies them: it builds the `MailView` the rules read, matches, scores and
-decides. It re-exports the tables, so callers import everything from here.
+is the engine that applies them: it builds the `MailView` (`mailview.py`) the rules read,
+matches, scores and decides. It re-exports the tables, so callers import everything from here.
 
 Pure: no I/O, no logging (mail text and addresses never reach a log).
 """
@@ -32,11 +32,11 @@ import functools
 import re
 from dataclasses import dataclass
 
+from mailtriage.mailview import MailView
 from mailtriage.message import InboundMail
 from mailtriage.redirect_rules import (
     REDIRECT_RULES,
     REPORT_SIGNALS,
-    Field,
     RedirectRule,
     ReportSignal,
 )
@@ -54,58 +54,6 @@ __all__ = [
 ]
 
 REDIRECT_THRESHOLD = 3
-
-# Everything a mail is judged on is near its top; a megabyte of pasted log adds nothing but
-# time. Reports put their vocabulary early, so a veto word is not lost to this cut in practice.
-SCAN_CHARS = 20_000
-
-
-# --------------------------------------------------------------------------- structure
-
-# Inline forwards: the separator lines of Gmail, Outlook, Apple Mail, Thunderbird and the
-# Dutch versions, and Outlook's header block ("Van: / Verzonden: / Aan: / Onderwerp:"), also
-# in the other languages customers' mail programs speak. Bounded, possessive repeats only: a
-# megabyte line, or thousands of indented lines under "From:", must cost one linear pass.
-_INLINE_FORWARD = re.compile(
-    r"^[ \t>]{0,8}(?:"
-    r"-{2,}[ \t]{0,8}(?:forwarded message|original message|doorgestuurd bericht"
-    r"|oorspronkelijk bericht|origineel bericht|weitergeleitete nachricht|message transf[eé]r[eé]"
-    r"|mensagem encaminhada)[ \t]{0,8}-{2,}"
-    r"|(?:begin forwarded message|begin doorgestuurd bericht|doorgestuurd bericht"
-    r"|forwarded message)[ \t]{0,4}:"
-    r"|(?:from|van|de|von|da)[ \t]{0,4}:[^\n]{1,400}+\n(?:[ \t>]{0,8}+[^\n]{0,400}+\n){0,5}?"
-    r"[ \t>]{0,8}+(?:subject|onderwerp|assunto|betreff|objet|oggetto|asunto)[ \t]{0,4}:"
-    r")",
-    re.MULTILINE,
-)
-_URL = re.compile(r"(?:https?|hxxps?|ftp)(?::|\[:\])//[^\s<>\"'`]{1,4000}+")
-
-
-@dataclass(frozen=True)
-class MailView:
-    """What the rules read: the mail, and its lower-cased fields, built once per mail."""
-
-    mail: InboundMail
-    subject: str
-    text: str  # URLs replaced by " <url> ": a link's path words are not the sender's words
-    note: str
-    inline_forward: bool
-
-    @classmethod
-    def of(cls, mail: InboundMail) -> MailView:
-        text = _URL.sub(" <url> ", mail.text[:SCAN_CHARS].lower())
-        marker = _INLINE_FORWARD.search(text)
-        return cls(
-            mail=mail,
-            subject=_URL.sub(" <url> ", mail.subject.lower()),
-            text=text,
-            note=text[: marker.start()] if marker else text,
-            inline_forward=marker is not None,
-        )
-
-    def field(self, name: Field) -> str:
-        return self.subject if name == "subject" else self.note if name == "note" else self.text
-
 
 _SPACE = " "
 _ANY_SPACE = r"\s+"

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtriage.clock import Clock
@@ -245,8 +246,6 @@ class Replies:
     @staticmethod
     def _reporter_thread(session: Session, case: Case) -> tuple[str | None, list[str]]:
         """In-Reply-To and References answering the reporter's newest mail on `case`."""
-        from mailtriage.staffdesk import latest_reporter_message
-
         parent = latest_reporter_message(session, case)
         if parent is None:
             return None, []
@@ -405,3 +404,19 @@ def _thread(parent: str | None, references: Iterable[str]) -> tuple[str | None, 
     """In-Reply-To and References for an answer to the mail `parent` (RFC 5322 3.6.4)."""
     ids = [i for i in (normalize_message_id(r) for r in references) if i]
     return parent, [*ids[-(MAX_REFERENCES - 1) :], *([parent] if parent else [])]
+
+
+def latest_reporter_message(session: Session, case: Case) -> StoredMessage | None:
+    """The reporter's newest mail on `case`, which a relay answers."""
+    if case.reporter_address is None:
+        return None
+    return session.scalars(
+        select(StoredMessage)
+        .where(
+            StoredMessage.case_id == case.id,
+            StoredMessage.from_address == case.reporter_address,
+            StoredMessage.header_message_id.is_not(None),
+        )
+        .order_by(StoredMessage.id.desc())
+        .limit(1)
+    ).first()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtriage.clock import Clock
@@ -31,7 +30,7 @@ from mailtriage.states import Action, IllegalTransition, Step, walk, with_relay
 from mailtriage.store.models import Case, CaseEvent, StoredMessage
 from mailtriage.workdays import Calendar, end_of_day
 
-__all__ = ["NOTIFICATION_OPENINGS", "StaffDesk", "StaffOutcome", "latest_reporter_message"]
+__all__ = ["NOTIFICATION_OPENINGS", "StaffDesk", "StaffOutcome"]
 
 MAX_QUOTED_LINES = 12  # of the relayed text, quoted back in the confirmation
 
@@ -64,7 +63,9 @@ class StaffDesk:
         them together, and applying two of them would leave a case nobody asked for. A
         refused mail's text comes back to its sender (`StaffOutcome.returned`), so nothing
         they wrote for the reporter is ever silently dropped."""
-        reading = read_staff_mail(mail.text, staff_domains=self.config.cases.assign_domains)
+        reading = read_staff_mail(
+            mail.text, REGISTRY, staff_domains=self.config.cases.assign_domains
+        )
         parsed = reading.parsed
         outcome = StaffOutcome(results=[], unprocessed=[], ignored=[])
         outcome.unprocessed.extend(f"{line}: {reason}" for line, reason in parsed.unknown)
@@ -208,22 +209,6 @@ class StaffDesk:
 
     def _event(self, case: Case, kind: str, detail: dict[str, object]) -> None:
         case.events.append(CaseEvent(at=self.clock(), kind=kind, detail=detail))
-
-
-def latest_reporter_message(session: Session, case: Case) -> StoredMessage | None:
-    """The reporter's newest mail on `case`, which a relay answers."""
-    if case.reporter_address is None:
-        return None
-    return session.scalars(
-        select(StoredMessage)
-        .where(
-            StoredMessage.case_id == case.id,
-            StoredMessage.from_address == case.reporter_address,
-            StoredMessage.header_message_id.is_not(None),
-        )
-        .order_by(StoredMessage.id.desc())
-        .limit(1)
-    ).first()
 
 
 def _first_lines(text: str) -> list[str]:

@@ -37,7 +37,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mailtriage.commands import ParsedCommands, parse_commands
+from mailtriage.commands import ParsedCommands, Vocabulary, parse_commands
 from mailtriage.quotes import history_start, new_text
 from mailtriage.signatures import strip_signature
 
@@ -84,13 +84,14 @@ class StaffReading:
 
 def read_staff_mail(
     text: str,
+    vocabulary: Vocabulary,
     *,
     staff_domains: Iterable[str] = (),
     markers: Iterable[str] = NOTIFICATION_OPENINGS,
 ) -> StaffReading:
     """Decide what of the staff mail `text` may reach the reporter (module docstring)."""
     markers = tuple(markers)
-    parsed = parse_commands(text)
+    parsed = parse_commands(text, vocabulary)
     written_lines = _written_lines(parsed.rest, markers)
     above_quote = new_text(parsed.rest, markers=markers)
     own = strip_signature(above_quote)

@@ -24,6 +24,7 @@ from mailtriage.pipeline import Intake, IntakeReport
 from mailtriage.purge import Purger
 from mailtriage.render import Renderer
 from mailtriage.replies import Replies
+from mailtriage.staffcommands import help_lines
 from mailtriage.staffdesk import StaffDesk
 from mailtriage.store.db import Store
 from mailtriage.transport.base import Transport
@@ -128,7 +129,7 @@ def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) 
     staff = StaffDesk(config, replies, clock)
     desk = CaseDesk(config, replies, staff, clock)
     intake = Intake(config, store, clock, replies, desk, ParsePool())
-    letters = Letters(config, Renderer(config.templates.path))
+    letters = Letters(config, Renderer(config.templates.path), command_help=tuple(help_lines()))
     sender = OutboxSender(
         config,
         store,

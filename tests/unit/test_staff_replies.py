@@ -18,6 +18,7 @@ import pytest
 
 from mailtriage.message import parse_message
 from mailtriage.signatures import find_phone
+from mailtriage.staffcommands import REGISTRY
 from mailtriage.staffmail import read_staff_mail
 from tests.support.clients import (
     Original,
@@ -110,7 +111,7 @@ def build(entry: dict[str, Any]) -> bytes:
 
 def relayed(entry: dict[str, Any]) -> str:
     mail = parse_message(build(entry))
-    return read_staff_mail(mail.text, staff_domains=STAFF_DOMAINS).relay
+    return read_staff_mail(mail.text, REGISTRY, staff_domains=STAFF_DOMAINS).relay
 
 
 def test_the_labelled_set_is_large_and_varied() -> None:

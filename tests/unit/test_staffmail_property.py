@@ -12,6 +12,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailtriage.staffcommands import REGISTRY
 from mailtriage.staffmail import read_staff_mail
 
 LINES = (
@@ -88,7 +89,7 @@ def staff_mails(draw: st.DrawFn) -> str:
 @settings(max_examples=1000, deadline=None)
 @given(staff_mails())
 def test_a_mail_containing_note_anywhere_relays_nothing(text: str) -> None:
-    reading = read_staff_mail(text, staff_domains=("example.nl",))
+    reading = read_staff_mail(text, REGISTRY, staff_domains=("example.nl",))
     assert reading.relay == ""
 
 
@@ -97,12 +98,12 @@ def test_a_mail_containing_note_anywhere_relays_nothing(text: str) -> None:
 def test_without_note_a_plain_answer_is_relayed(lines: list[str], quote: str) -> None:
     """The property above is not met by relaying nothing ever."""
     text = "\n".join(lines) + "\n" + quote
-    reading = read_staff_mail(text, staff_domains=("example.nl",))
+    reading = read_staff_mail(text, REGISTRY, staff_domains=("example.nl",))
     assert reading.relay.strip() == "\n".join(lines).strip()
 
 
 def test_a_note_below_a_greeting_is_refused_and_given_back() -> None:
-    reading = read_staff_mail("Team,\n#note\nIntern: dubbele melding.\n")
+    reading = read_staff_mail("Team,\n#note\nIntern: dubbele melding.\n", REGISTRY)
     assert reading.relay == "" and reading.refused
     assert any("below the top" in problem for problem in reading.problems)
     assert reading.written == "Team,\n#note\nIntern: dubbele melding."
@@ -110,7 +111,7 @@ def test_a_note_below_a_greeting_is_refused_and_given_back() -> None:
 
 def test_a_note_keeps_only_the_staff_text() -> None:
     text = "#note\nHosting is gebeld.\n\nGroet,\nAlice de Wit\nT +31 118 123 456\n" + QUOTES[1]
-    reading = read_staff_mail(text)
+    reading = read_staff_mail(text, REGISTRY)
     assert reading.parsed.note and not reading.refused
     assert reading.own_text == "Hosting is gebeld.\n\nGroet,"
     assert reading.relay == ""

@@ -15,16 +15,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailtriage.config import WEEKDAYS, DeadlinesConfig
+from mailtriage.dutch_holidays import (
+    known_holiday_names,
+    normalise_holiday_name,
+    unknown_holiday_names,
+)
 from mailtriage.workdays import (
     END_OF_DAY,
     Calendar,
     due_moment,
     end_of_day,
     first_response_due,
-    known_holiday_names,
     local_day,
-    normalise_holiday_name,
-    unknown_holiday_names,
 )
 
 AMS = ZoneInfo("Europe/Amsterdam")

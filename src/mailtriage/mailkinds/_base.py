@@ -49,12 +49,14 @@ class Payload:
 @dataclass(frozen=True)
 class Source:
     """Everything a builder may read: the row, the store, the configuration and the moment
-    of sending (`clock.py` gave it; builders never read the wall clock)."""
+    of sending (`clock.py` gave it; builders never read the wall clock). `command_help` is
+    the reminder of the staff command language, from the desk's command modules."""
 
     session: Session
     row: OutboxMail
     config: Config
     now: dt.datetime
+    command_help: tuple[str, ...] = ()
 
     @property
     def saved(self) -> dict[str, Any]:

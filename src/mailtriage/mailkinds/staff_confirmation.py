@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailtriage.mailkinds._base import MailKind, Payload, Source
-from mailtriage.staffcommands import help_lines
 
 SUMMARY_LENGTH = 120  # the summary goes into the subject line
 
@@ -59,8 +58,9 @@ class StaffConfirmation(MailKind[ConfirmationPayload]):
             close_reason=case.close_reason if case else None,
             severity=case.severity if case else None,
             owner=case.owner if case else None,
-            # From the command modules themselves, so the reminder never drifts from them.
-            commands=tuple(help_lines()),
+            # From the command modules themselves (handed in by the composition root), so
+            # the reminder never drifts from them.
+            commands=source.command_help,
         )
 
 

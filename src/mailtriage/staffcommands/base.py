@@ -16,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from mailtriage.commands import ArgumentError, echo
 from mailtriage.states import Action, Step
+
+__all__ = ["ArgumentError", "StaffCommand", "StepContext", "echo"]
 
 if TYPE_CHECKING:  # only for the type of `StepContext`: these import the parser back
     from sqlalchemy.orm import Session
@@ -25,10 +28,6 @@ if TYPE_CHECKING:  # only for the type of `StepContext`: these import the parser
     from mailtriage.replies import Replies
     from mailtriage.staffmail import StaffReading
     from mailtriage.store.models import Case, StoredMessage
-
-
-class ArgumentError(ValueError):
-    """The argument is not one this command takes; `str(error)` says why, for staff."""
 
 
 @dataclass
@@ -89,8 +88,3 @@ class StaffCommand:
     def apply(self, context: StepContext) -> str:
         """Change the case for a step the state table allowed; the line for Results."""
         raise NotImplementedError
-
-
-def echo(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, for quoting a staff line back to them."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
