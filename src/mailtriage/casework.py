@@ -7,8 +7,8 @@ in the same batch as its report still finds the case. `CaseDesk.apply` gathers t
 triage needs (`BatchKnowledge.facts`), lets `triage.decide` say what the mail is, and hands
 the decision to the one small applier for that disposition, which turns it into rows: the
 case, the message's status (through `filing`), timeline events and the outgoing mail, all in
-the caller's transaction. Appliers do not decide what a mail is; the one question left to
-them is the store's (does an untagged follow-up join the sender's one open case?).
+the caller's transaction. Appliers do not decide what a mail is, nor whether a credit answer
+counts: triage said so.
 """
 
 from __future__ import annotations
@@ -22,16 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailtriage import filing
-from mailtriage.cases import State, format_ref, next_sequence, refs_in_subject, store_sequence
+from mailtriage.cases import State, format_ref, refs_in_subject
 from mailtriage.clock import Clock
 from mailtriage.config import Config
-from mailtriage.credit import CreditRequest, credit_request
-from mailtriage.followup import open_cases_of, refers_to_earlier_report
+from mailtriage.credit import CreditChange, CreditRequest
 from mailtriage.forwards import forwarded_sender
 from mailtriage.language import reply_language, settled_language, staff_set_language
 from mailtriage.masking import mask_personal
 from mailtriage.message import Address, InboundMail
-from mailtriage.quotes import new_text
 from mailtriage.replies import AutoReplyLedger, Replies
 from mailtriage.staffauth import StaffVerdict, sender_authenticated, staff_verdict
 from mailtriage.staffdesk import StaffDesk
@@ -45,6 +43,7 @@ from mailtriage.store.models import (
     OutboxMail,
     StoredMessage,
 )
+from mailtriage.store.sequences import next_sequence, store_sequence
 from mailtriage.triage import Action, Decision, KnownCase, TriageContext, decide
 from mailtriage.workdays import first_response_due
 
@@ -131,6 +130,7 @@ class BatchKnowledge:
 
     def facts(
         self,
+        session: Session,
         message: StoredMessage,
         raw: bytes,
         mail: InboundMail,
@@ -146,7 +146,12 @@ class BatchKnowledge:
         def known(case: Case) -> KnownCase:
             key = id(case)  # cases opened in this batch have no database id yet
             cases[key] = case
-            return KnownCase(id=key, ref=case.ref, reporter_address=case.reporter_address)
+            return KnownCase(
+                id=key,
+                ref=case.ref,
+                reporter_address=case.reporter_address,
+                credit_consent=case.credit_consent,
+            )
 
         earlier = self.earlier.get((mail.message_id or "", message.body_sha256 or ""))
         if earlier is not None and earlier.message_id == message.id:
@@ -161,6 +166,11 @@ class BatchKnowledge:
         staff = verdict.authenticated
         # Only staff mail naming no case can be a forwarded report: look for one only then.
         forwarded = forwarded_sender(raw, mail.text) if staff and not (tagged or threaded) else None
+        # Only a reporter's mail can follow up their own case: no query for staff or copies.
+        reporter_mail = not (staff or verdict.claimed or earlier) and mail.sender is not None
+        sender = mail.sender.address if reporter_mail and mail.sender else ""
+        own_open = _open_cases_of(session, sender) if sender else []
+        trusted = config.cases.trusted_authserv_ids
         context = TriageContext(
             own_addresses=config.own_addresses,
             tagged_cases=tuple(known(c) for c in tagged if staff or c.purged_at is None),
@@ -170,6 +180,8 @@ class BatchKnowledge:
             earlier_copy=earlier.message_id if earlier else None,
             earlier_copy_case=known(earlier.case).id if earlier and earlier.case else None,
             forwarded_reporter=forwarded,
+            sender_open_cases=tuple(known(c) for c in own_open),
+            sender_authenticated=bool(sender) and sender_authenticated(mail, trusted, raw=raw),
         )
         return Facts(context, cases, earlier)
 
@@ -259,7 +271,7 @@ class CaseDesk:
             accept=cases_config.staff_auth,
             allow_unauthenticated=cases_config.allow_unauthenticated_staff,
         )
-        facts = knowledge.facts(message, raw, mail, self.config, verdict)
+        facts = knowledge.facts(session, message, raw, mail, self.config, verdict)
         decision = decide(mail, facts.context)
         case = facts.cases.get(decision.case_id) if decision.case_id is not None else None
         job = _Job(session, message, raw, mail, decision, knowledge, facts, verdict, case)
@@ -279,6 +291,7 @@ class CaseDesk:
             Action.SPOOFED_STAFF: self._apply_spoofed_staff,
             Action.APPEND: self._apply_append,
             Action.REDIRECT: self._apply_redirect,
+            Action.FOLLOW_UP: self._apply_append,
             Action.OPEN_CASE: self._apply_open_case,
         }
 
@@ -341,7 +354,7 @@ class CaseDesk:
 
     def _apply_append(self, job: _Job) -> _Applied:
         assert job.case is not None
-        self._append(job.session, job.message, job.mail, job.raw, job.decision.reason, job.case)
+        self._append(job.session, job.message, job.mail, job.decision, job.case)
         return job.case, None
 
     def _apply_redirect(self, job: _Job) -> _Applied:
@@ -349,14 +362,7 @@ class CaseDesk:
         return case, case.ref
 
     def _apply_open_case(self, job: _Job) -> _Applied:
-        """A new report, unless it plainly follows up the sender's one open case."""
-        earlier = self._earlier_cases(job.session, job.mail, job.decision)
-        joined = _follow_up_target(job.mail, earlier)
-        if joined is not None:
-            self._append(
-                job.session, job.message, job.mail, job.raw, "follow-up-by-reference", joined
-            )
-            return joined, None
+        earlier = [job.facts.cases[i] for i in job.decision.earlier_cases]
         case = self._open_case(
             job.session, job.message, job.mail, job.decision, job.knowledge, earlier=earlier
         )
@@ -373,14 +379,15 @@ class CaseDesk:
         session: Session,
         message: StoredMessage,
         mail: InboundMail,
-        raw: bytes,
-        how: str,
+        decision: Decision,
         case: Case,
     ) -> None:
+        how = decision.reason
         filing.file_as(message, MessageStatus.CASE, "report", case)
         self._event(case, "reporter-reply", {"message": message.id, "how": how})
         self._settle_language(case, reply_language(mail.text))
-        credit_line = self._credit(case, message, mail, raw)
+        credit = decision.credit if case.purged_at is None else None
+        credit_line = self._credit(case, message, credit) if credit else None
         self.replies.reporter_replied(session, case, message, credit_line, how=how)
 
     def _settle_language(self, case: Case, written: str) -> None:
@@ -390,23 +397,11 @@ class CaseDesk:
             self._event(case, "language", {"from": case.language, "to": new, "by": "reporter"})
             case.language = new
 
-    def _credit(
-        self, case: Case, message: StoredMessage, mail: InboundMail, raw: bytes
-    ) -> str | None:
-        """Apply or hold the reporter's credit answer; the line staff are told, or None.
-
-        A credit name is published in the organisation's name, and a From address is only a
-        claim: consent or withdrawal counts at once only from a mail the MX authenticated and
-        only when it was read with certainty. Anything else is kept on the case (a
-        `credit-request` event) and staff confirm it with `#credit NAME` / `#credit withdraw`.
-        """
-        request = credit_request(new_text(mail.text))
-        if request is None or case.purged_at is not None:
-            return None
-        trusted = self.config.cases.trusted_authserv_ids
-        authenticated = sender_authenticated(mail, trusted, raw=raw)
-        harmless = not request.consent and not case.credit_consent  # nothing to take back
-        if (authenticated and request.certain) or harmless:
+    def _credit(self, case: Case, message: StoredMessage, change: CreditChange) -> str:
+        """Carry out triage's call on the reporter's credit answer; the line staff are told.
+        Held answers are kept on the case (a `credit-request` event) for staff to confirm."""
+        request, authenticated = change.request, change.authenticated
+        if change.apply:
             case.credit_consent = request.consent
             case.credit_name = request.name if request.consent else None
             self._event(
@@ -525,15 +520,6 @@ class CaseDesk:
             )
         return case
 
-    def _earlier_cases(self, session: Session, mail: InboundMail, decision: Decision) -> list[Case]:
-        """The sender's open cases, for a mail about to open a new one (not for a stranger
-        using someone's tag, nor a forged staff mail: those are told to staff otherwise)."""
-        if decision.action is not Action.OPEN_CASE or decision.spoofed_staff:
-            return []
-        if decision.foreign_thread_ref or mail.sender is None:
-            return []
-        return open_cases_of(session, mail.sender.address)
-
     def _reply_event(self, case: Case, kind: str, refusal: str | None) -> None:
         if refusal is None:
             self._event(case, "reply-queued", {"kind": kind})
@@ -595,15 +581,6 @@ def _thread_ids(mail: InboundMail) -> list[str]:
     return [i for i in (*mail.in_reply_to, *mail.references) if i][:MAX_THREAD_IDS]
 
 
-def _follow_up_target(mail: InboundMail, earlier: list[Case]) -> Case | None:
-    """The one open case an untagged follow-up joins: only when the mail plainly refers to an
-    earlier report and exactly one open case of its sender fits; else None (a new case, and
-    its staff notification lists `earlier` for a person to decide)."""
-    if len(earlier) != 1 or not refers_to_earlier_report(mail.subject, new_text(mail.text)):
-        return None
-    return earlier[0]
-
-
 def _credit_to_confirm(request: CreditRequest, authenticated: bool, reporter: str | None) -> str:
     """What staff read about a credit request that was kept for them, with the command that
     confirms it. The name is shown (addresses in it masked): staff cannot confirm unseen."""
@@ -622,4 +599,24 @@ def _credit_to_confirm(request: CreditRequest, authenticated: bool, reporter: st
     return (
         f'the reporter asks to be credited as "{name}". Not applied: {why}. '
         f"To record it, reply with the line: #credit {name}"
+    )
+
+
+MAX_EARLIER_LISTED = 10  # the sender's open cases a new case's staff notice lists, at most
+
+
+def _open_cases_of(session: Session, sender: str) -> list[Case]:
+    """The sender's open (not closed, not purged) report cases, oldest first."""
+    return list(
+        session.scalars(
+            select(Case)
+            .where(
+                Case.reporter_address == sender,
+                Case.category == "report",
+                Case.state != State.CLOSED,
+                Case.purged_at.is_(None),
+            )
+            .order_by(Case.received_at, Case.id)
+            .limit(MAX_EARLIER_LISTED + 1)
+        )
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["CreditRequest", "credit_request"]
+__all__ = ["CreditChange", "CreditRequest", "credit_change", "credit_request"]
 
 MAX_NAME = 100
 MAX_LINES = 200
@@ -136,3 +136,26 @@ def _clean(name: str) -> str:
 def _plausible(name: str) -> bool:
     """A name, not an advertisement: no link or address, a handful of words."""
     return not _SUSPICIOUS.search(name) and len(name.split()) <= _MAX_NAME_WORDS
+
+
+@dataclass(frozen=True)
+class CreditChange:
+    """What is done with a reporter's credit answer: applied at once, or held for staff."""
+
+    request: CreditRequest
+    authenticated: bool  # the receiving MX authenticated the sender (aligned DKIM or DMARC)
+    apply: bool
+
+
+def credit_change(
+    request: CreditRequest | None, *, authenticated: bool, consented: bool | None
+) -> CreditChange | None:
+    """Whether the answer counts at once. A credit name is published in the organisation's
+    name and a From address is only a claim: consent or withdrawal counts at once only from a
+    mail the MX authenticated and only when it was read with certainty, or when it takes
+    nothing back (a refusal where no consent was given). Anything else waits for staff to
+    confirm with `#credit NAME` / `#credit withdraw`."""
+    if request is None:
+        return None
+    harmless = not request.consent and not consented
+    return CreditChange(request, authenticated, (authenticated and request.certain) or harmless)

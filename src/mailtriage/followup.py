@@ -11,21 +11,16 @@ fits. Otherwise it opens a case as usual and staff are told which earlier cases 
 sender may match, so a person decides. The sender's address is only a claim; that is
 acceptable here because joining sends the sender nothing and changes nothing but the
 case's timeline (a reply by tag trusts the same claim).
+
+Pure: `triage.decide` asks it, given the sender's open cases the store found.
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+__all__ = ["refers_to_earlier_report"]
 
-from mailtriage.cases import State
-from mailtriage.store.models import Case
-
-__all__ = ["MAX_LISTED", "open_cases_of", "refers_to_earlier_report"]
-
-MAX_LISTED = 10
 _SCAN_CHARS = 2_000  # the reference is in the subject or the opening lines
 
 _EARLIER = re.compile(
@@ -55,22 +50,3 @@ _EARLIER = re.compile(
 def refers_to_earlier_report(subject: str, text: str) -> bool:
     """The subject or the opening of the sender's own text plainly names an earlier report."""
     return bool(_EARLIER.search(subject[:500]) or _EARLIER.search(text[:_SCAN_CHARS]))
-
-
-def open_cases_of(session: Session, sender: str) -> list[Case]:
-    """The sender's open (not closed, not purged) report cases, oldest first."""
-    if not sender:
-        return []
-    return list(
-        session.scalars(
-            select(Case)
-            .where(
-                Case.reporter_address == sender,
-                Case.category == "report",
-                Case.state != State.CLOSED,
-                Case.purged_at.is_(None),
-            )
-            .order_by(Case.received_at, Case.id)
-            .limit(MAX_LISTED + 1)
-        )
-    )

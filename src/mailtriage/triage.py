@@ -10,9 +10,10 @@ first rule that matches wins:
     staff mail naming no case     -> a forwarded report opens a case for its sender;
                                      anything else is kept, and staff told nothing was done
     a staff address, unauthenticated -> set aside: no case, no reply, staff are warned
-    reply from the case reporter  -> append to that case
+    reply from the case reporter  -> append to that case (with any credit answer in it)
     not for this desk (policy)    -> a closed `redirected` case and a polite redirect
-    anything else                 -> open a new case
+    plainly a follow-up, untagged -> append to the sender's one open case
+    anything else                 -> open a new case (listing the sender's open cases)
 
 The automated-mail rules are data too (`AUTO_RULES`): each has a name that ends up on the
 stored message, so an operator can see why a mail was not answered.
@@ -25,7 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from mailtriage.credit import CreditChange, credit_change, credit_request
+from mailtriage.followup import refers_to_earlier_report
 from mailtriage.message import Address, InboundMail
+from mailtriage.quotes import new_text
 from mailtriage.redirects import redirect_reason
 
 
@@ -37,6 +41,7 @@ class Action(Enum):
     SPOOFED_STAFF = "spoofed-staff"
     APPEND = "append"
     REDIRECT = "redirect"
+    FOLLOW_UP = "follow-up"
     OPEN_CASE = "open"
 
 
@@ -47,6 +52,7 @@ class KnownCase:
     id: int
     ref: str
     reporter_address: str | None
+    credit_consent: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,10 @@ class TriageContext:
     earlier_copy_case: int | None = None
     # For authenticated staff mail naming no case: the sender of the report it forwards.
     forwarded_reporter: Address | None = None
+    # The sender's open report cases, oldest first (an untagged follow-up may join one).
+    sender_open_cases: tuple[KnownCase, ...] = ()
+    # The receiving MX authenticated the sender (aligned DKIM or DMARC): credit may count.
+    sender_authenticated: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,10 @@ class Decision:
     duplicate_of: int | None = None
     # FORWARDED_REPORT: the reporter, the sender of the forwarded mail.
     reporter: Address | None = None
+    # APPEND / FOLLOW_UP: the reporter's answer to "may we credit you?", if the mail has one.
+    credit: CreditChange | None = None
+    # OPEN_CASE: the sender's open cases, listed to staff so a person decides.
+    earlier_cases: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,10 +219,32 @@ def decide(mail: InboundMail, ctx: TriageContext) -> Decision:
     for case in pointed_at:
         if sender and case.reporter_address == sender:
             how = "tag" if case in ctx.tagged_cases else "thread"
-            return Decision(Action.APPEND, reason=f"reporter-reply-by-{how}", case_id=case.id)
+            return _reporter_reply(mail, ctx, Action.APPEND, f"reporter-reply-by-{how}", case)
     # A tag is not a credential: a stranger's mail on someone else's case opens its own case.
     foreign = pointed_at[0].ref if pointed_at else None
     not_for_us = redirect_reason(mail)
     if not_for_us is not None and foreign is None:
         return Decision(Action.REDIRECT, reason=not_for_us)
-    return Decision(Action.OPEN_CASE, reason="new-report", foreign_thread_ref=foreign)
+    # A stranger using someone's tag is told to staff otherwise; only a plain new mail may
+    # be an untagged follow-up of the sender's own earlier report.
+    own_open = () if foreign or not sender else ctx.sender_open_cases
+    if len(own_open) == 1 and refers_to_earlier_report(mail.subject, new_text(mail.text)):
+        return _reporter_reply(mail, ctx, Action.FOLLOW_UP, "follow-up-by-reference", own_open[0])
+    return Decision(
+        Action.OPEN_CASE,
+        reason="new-report",
+        foreign_thread_ref=foreign,
+        earlier_cases=tuple(c.id for c in own_open),
+    )
+
+
+def _reporter_reply(
+    mail: InboundMail, ctx: TriageContext, action: Action, reason: str, case: KnownCase
+) -> Decision:
+    """The reporter's mail on their case, with what to do about a credit answer in it."""
+    credit = credit_change(
+        credit_request(new_text(mail.text)),
+        authenticated=ctx.sender_authenticated,
+        consented=case.credit_consent,
+    )
+    return Decision(action, reason=reason, case_id=case.id, credit=credit)

@@ -158,3 +158,45 @@ def test_staff_mail_naming_no_case_opens_one_only_for_a_forwarded_report() -> No
     assert decide(inbound(), on_case).action is Action.STAFF, "the named case comes first"
     stranger = decide(inbound(), TriageContext(OWN, forwarded_reporter=reporter))
     assert stranger.action is Action.OPEN_CASE, "only authenticated staff forward reports"
+
+
+FOLLOW_UP_TEXT = "Aanvulling op mijn melding van gisteren: ook de API lekt."
+OTHER = KnownCase(id=9, ref="PZEM-SEC-2026-0009", reporter_address="alice@example.test")
+
+
+def test_an_untagged_follow_up_joins_the_senders_one_open_case() -> None:
+    decision = decide(inbound(text=FOLLOW_UP_TEXT), TriageContext(OWN, sender_open_cases=(CASE,)))
+    assert (decision.action, decision.case_id) == (Action.FOLLOW_UP, 7)
+    assert decision.reason == "follow-up-by-reference"
+
+
+def test_a_follow_up_with_two_open_cases_opens_a_case_that_lists_both() -> None:
+    context = TriageContext(OWN, sender_open_cases=(CASE, OTHER))
+    decision = decide(inbound(text=FOLLOW_UP_TEXT), context)
+    assert decision.action is Action.OPEN_CASE
+    assert decision.earlier_cases == (7, 9)
+
+
+def test_a_new_report_of_a_known_sender_is_a_new_case_not_a_follow_up() -> None:
+    context = TriageContext(OWN, sender_open_cases=(CASE,))
+    decision = decide(inbound(text="Tweede lek: de app stuurt wachtwoorden in de URL."), context)
+    assert decision.action is Action.OPEN_CASE
+    assert decision.earlier_cases == (7,), "staff are shown the sender's open case"
+
+
+def test_a_credit_answer_counts_at_once_only_when_authenticated_and_certain() -> None:
+    reply = inbound(subject="Re: [PZEM-SEC-2026-0007]", text="CREDIT: Alice Jansen\n")
+    trusted = decide(reply, TriageContext(OWN, (CASE,), sender_authenticated=True))
+    assert trusted.credit is not None and trusted.credit.apply
+    assert trusted.credit.request.name == "Alice Jansen"
+    claimed = decide(reply, TriageContext(OWN, (CASE,), sender_authenticated=False))
+    assert claimed.credit is not None and not claimed.credit.apply, "staff confirm it"
+
+
+def test_a_refusal_of_credit_never_given_counts_even_unauthenticated() -> None:
+    reply = inbound(subject="Re: [PZEM-SEC-2026-0007]", text="Geen vermelding.\n")
+    decision = decide(reply, TriageContext(OWN, (CASE,)))
+    assert decision.credit is not None and decision.credit.apply
+    consented = dataclasses.replace(CASE, credit_consent=True)
+    withdrawal = decide(reply, TriageContext(OWN, (consented,)))
+    assert withdrawal.credit is not None and not withdrawal.credit.apply, "a withdrawal waits"
