@@ -98,7 +98,7 @@ def baseline(server: Dovecot) -> tuple[int, float]:
 
 def pipeline(server: Dovecot, workdir: Path) -> tuple[int, float]:
     from mailtriage.config import load_config
-    from mailtriage.wiring import build
+    from mailtriage.service.wiring import build
 
     app = build(load_config(_config(server, workdir)))
     mailbox = app.open_mailbox()
@@ -118,7 +118,7 @@ def delivery(workdir: Path) -> tuple[int, float]:
     from tests.support.smtp import SmtpServer
 
     from mailtriage.config import load_config
-    from mailtriage.wiring import build
+    from mailtriage.service.wiring import build
 
     with SmtpServer() as smtp:
         app = build(load_config(rewrite(workdir, {"smtp": smtp.smtp_config()})))
@@ -167,7 +167,7 @@ def big_mail_rss(server: Dovecot, workdir: Path, megabytes: int) -> tuple[int, f
     # parent's peak through fork and exec, and RUSAGE_CHILDREN would count Dovecot too.
     probe = (
         "import re, sys\n"
-        "from mailtriage.cli import main\n"
+        "from mailtriage.service.cli import main\n"
         "code = main(sys.argv[1:])\n"
         "status = open('/proc/self/status').read()\n"
         "print(re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr)\n"

@@ -39,12 +39,12 @@ from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
-from mailtriage.forwards import forwarded_sender
-from mailtriage.masking import mask_personal
-from mailtriage.message import InboundMail, ParseError, parse_message
-from mailtriage.mime.header_fields import message_ids
-from mailtriage.redirects import explain, redirect_reason
-from mailtriage.textscan import detect_language, extract_indicators, html_to_text
+from mailtriage.inbound.forwards import forwarded_sender
+from mailtriage.inbound.message import InboundMail, ParseError, parse_message
+from mailtriage.inbound.mime.header_fields import message_ids
+from mailtriage.inbound.textscan import detect_language, extract_indicators, html_to_text
+from mailtriage.outgoing.masking import mask_personal
+from mailtriage.policy.redirects import explain, redirect_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_CORPUS = ROOT / "tests" / "corpus"

@@ -12,8 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from mailtriage.cli import main
 from mailtriage.mailbox.maildir import ensure_maildir
+from mailtriage.service.cli import main
 
 HERE = Path(__file__).resolve().parent
 RUN = HERE / "run"

@@ -2,6 +2,6 @@
 
 import sys
 
-from mailtriage.cli import main
+from mailtriage.service.cli import main
 
 sys.exit(main())

@@ -3,7 +3,7 @@
 A batch is applied in one transaction; when any message raises, intake rolls the batch back
 and applies it again with one savepoint per message, so only the failing one is quarantined.
 No input is known to make `CaseDesk.apply` raise (which is the point of the desk), so the
-test builds the desk exactly as the daemon does (`mailtriage.wiring.build`) and wraps one
+test builds the desk exactly as the daemon does (`mailtriage.service.wiring.build`) and wraps one
 collaborator, the acknowledgement, so that it raises for one marked mail only: the failure
 happens half-way through applying that message, after its case row was added and its case
 number drawn, which is what the savepoint has to take back. Store, Dovecot and SMTP are real.
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from mailtriage.config import load_config
-from mailtriage.wiring import App, build
+from mailtriage.service.wiring import App, build
 from tests.support.desk import STAFF_NOTIFY, Desk
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
@@ -59,7 +59,7 @@ def app(desk: Desk) -> Iterator[App]:
 def test_the_second_of_three_failing_quarantines_it_alone(
     desk: Desk, app: App, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="mailtriage.pipeline")
+    caplog.set_level(logging.INFO, logger="mailtriage.intake.pipeline")
     senders = ["anna@example.test", "bram@example.test", "cor@example.test"]
     desk.deliver(
         make_mail(sender=f"Anna <{senders[0]}>", subject="XSS in het portaal"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.cli import main
+from mailtriage.service.cli import main
 from tests.support.config import write_config
 from tests.support.dovecot import Dovecot, free_port
 from tests.support.smtp import SmtpServer

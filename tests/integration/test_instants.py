@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.dates import format_date
+from mailtriage.outgoing.dates import format_date
 from tests.support.clock import (
     CHRISTMAS,
     DST_END_NIGHT,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.cli import main
 from mailtriage.mailbox.maildir import ensure_maildir
+from mailtriage.service.cli import main
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.mails import make_mail
@@ -208,9 +208,9 @@ def test_a_message_left_unprocessed_by_a_crash_is_finished_on_the_next_pass(
     desk: Desk, capsys
 ) -> None:
     from mailtriage.config import load_config
+    from mailtriage.intake.pipeline import IntakeReport
     from mailtriage.mailbox.maildir import MaildirMailbox
-    from mailtriage.pipeline import IntakeReport
-    from mailtriage.wiring import build
+    from mailtriage.service.wiring import build
 
     app = build(load_config(desk.config), desk.clock)
     desk.deliver(make_mail())

@@ -29,12 +29,12 @@ from typing import Any, Literal
 import pytest
 from sqlalchemy import select
 
-from mailtriage.cases import State
-from mailtriage.cli import main
 from mailtriage.config import load_config
-from mailtriage.dates import format_date
+from mailtriage.outgoing.dates import format_date
+from mailtriage.policy.cases import State
+from mailtriage.service.cli import main
+from mailtriage.service.wiring import build
 from mailtriage.store.models import Case
-from mailtriage.wiring import build
 from tests.support.clock import AMSTERDAM, FakeClock, local
 from tests.support.config import write_config
 from tests.support.desk import body_text

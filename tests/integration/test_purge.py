@@ -39,9 +39,9 @@ from typing import Any
 import pytest
 
 from mailtriage.config import load_config
-from mailtriage.dates import format_date
-from mailtriage.purge import PurgeReport
-from mailtriage.wiring import build
+from mailtriage.desk.purge import PurgeReport
+from mailtriage.outgoing.dates import format_date
+from mailtriage.service.wiring import build
 from tests.support.desk import STAFF_NOTIFY, Desk
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pytest
 
-from mailtriage.dates import format_date
+from mailtriage.outgoing.dates import format_date
 from tests.support.clock import MAIL_DATE
 from tests.support.desk import (
     STAFF_NOTIFY,

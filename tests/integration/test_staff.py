@@ -33,9 +33,9 @@ from typing import Any, Literal
 import pytest
 
 from mailtriage.config import load_config
-from mailtriage.dates import format_date
-from mailtriage.wiring import build
-from mailtriage.workdays import Calendar
+from mailtriage.outgoing.dates import format_date
+from mailtriage.policy.workdays import Calendar
+from mailtriage.service.wiring import build
 from tests.support.clients import (
     AMSTERDAM,
     Original,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mailtriage.config import load_config
-from mailtriage.wiring import build
+from mailtriage.service.wiring import build
 from tests.integration.test_staff import (
     ANALYST,
     Reported,

@@ -1,7 +1,7 @@
 """The desk's time in tests: a clock that moves only when told, and the instants tests name.
 
-The desk reads time only through the clock it is built with (`mailtriage.wiring.build`,
-`mailtriage.cli.main(..., clock=...)`). Tests hand it one of these, so what a test sees does
+The desk reads time only through the clock it is built with (`mailtriage.service.wiring.build`,
+`mailtriage.service.cli.main(..., clock=...)`). Tests hand it one of these, so what a test sees does
 not depend on the day, hour or year the suite happens to run — `make test` also runs the
 integration tests under libfaketime to prove it.
 """

@@ -2,7 +2,7 @@
 
 Tests about the mail the daemon sends need the same three things every time: mail delivered
 into IMAP with APPEND, the daemon run for one pass exactly as an operator would run it
-(`mailtriage --config X run --once`, here in-process through `mailtriage.cli.main`), and a
+(`mailtriage --config X run --once`, here in-process through `mailtriage.service.cli.main`), and a
 look at what the SMTP server received and at what `mailtriage case REF --json` says.
 """
 
@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from mailtriage.cli import main
+from mailtriage.service.cli import main
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.dovecot import Dovecot

@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mailtriage.mailkinds import Payload
-from mailtriage.mailkinds._shared import AttachmentLine
-from mailtriage.mailkinds.acknowledgement import AcknowledgementPayload
-from mailtriage.mailkinds.closing import ClosingPayload
-from mailtriage.mailkinds.progress_update import ProgressPayload
-from mailtriage.mailkinds.redirect import RedirectPayload
-from mailtriage.mailkinds.relay import RelayPayload
-from mailtriage.mailkinds.staff_confirmation import ConfirmationPayload
-from mailtriage.mailkinds.staff_deadline import DeadlinePayload
-from mailtriage.mailkinds.staff_delivery_failed import DeliveryFailedPayload
-from mailtriage.mailkinds.staff_digest import DigestLine, DigestPayload
-from mailtriage.mailkinds.staff_new_case import EarlierCase, MaskedIndicators, NewCasePayload
-from mailtriage.mailkinds.staff_purge_incomplete import PurgeIncompletePayload
-from mailtriage.mailkinds.staff_quarantine import QuarantinePayload
-from mailtriage.mailkinds.staff_reporter_reply import ClosedNote, ReporterReplyPayload
-from mailtriage.mailkinds.staff_spoof_warning import SpoofWarningPayload
-from mailtriage.mailkinds.staff_stranger_on_case import StrangerPayload
-from mailtriage.staffcommands import help_lines
+from mailtriage.desk.staffcommands import help_lines
+from mailtriage.outgoing.mailkinds import Payload
+from mailtriage.outgoing.mailkinds._shared import AttachmentLine
+from mailtriage.outgoing.mailkinds.acknowledgement import AcknowledgementPayload
+from mailtriage.outgoing.mailkinds.closing import ClosingPayload
+from mailtriage.outgoing.mailkinds.progress_update import ProgressPayload
+from mailtriage.outgoing.mailkinds.redirect import RedirectPayload
+from mailtriage.outgoing.mailkinds.relay import RelayPayload
+from mailtriage.outgoing.mailkinds.staff_confirmation import ConfirmationPayload
+from mailtriage.outgoing.mailkinds.staff_deadline import DeadlinePayload
+from mailtriage.outgoing.mailkinds.staff_delivery_failed import DeliveryFailedPayload
+from mailtriage.outgoing.mailkinds.staff_digest import DigestLine, DigestPayload
+from mailtriage.outgoing.mailkinds.staff_new_case import (
+    EarlierCase,
+    MaskedIndicators,
+    NewCasePayload,
+)
+from mailtriage.outgoing.mailkinds.staff_purge_incomplete import PurgeIncompletePayload
+from mailtriage.outgoing.mailkinds.staff_quarantine import QuarantinePayload
+from mailtriage.outgoing.mailkinds.staff_reporter_reply import ClosedNote, ReporterReplyPayload
+from mailtriage.outgoing.mailkinds.staff_spoof_warning import SpoofWarningPayload
+from mailtriage.outgoing.mailkinds.staff_stranger_on_case import StrangerPayload
 
 REF = "PZEM-SEC-2026-0007"
 CET = dt.timezone(dt.timedelta(hours=1))

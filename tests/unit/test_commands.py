@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from mailtriage.commands import Command, ParsedCommands
-from mailtriage.commands import parse_commands as parse_with
-from mailtriage.staffcommands import REGISTRY
-from mailtriage.staffcommands.close import CLOSE_REASONS
-from mailtriage.staffcommands.severity import SEVERITIES
-from mailtriage.staffcommands.status import STATUSES
-from mailtriage.states import STAFF_CLOSE_REASONS, Action
+from mailtriage.desk.staffcommands import REGISTRY
+from mailtriage.desk.staffcommands.close import CLOSE_REASONS
+from mailtriage.desk.staffcommands.severity import SEVERITIES
+from mailtriage.desk.staffcommands.status import STATUSES
+from mailtriage.policy.commands import Command, ParsedCommands
+from mailtriage.policy.commands import parse_commands as parse_with
+from mailtriage.policy.states import STAFF_CLOSE_REASONS, Action
 
 
 def parse_commands(text: str, **options: int) -> ParsedCommands:

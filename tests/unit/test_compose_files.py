@@ -8,8 +8,8 @@ import email
 import email.policy
 from email.message import EmailMessage
 
-from mailtriage.compose import OutgoingFile, compose
-from mailtriage.mime.files import attached_files
+from mailtriage.inbound.mime.files import attached_files
+from mailtriage.outgoing.compose import OutgoingFile, compose
 
 
 def relay(files: list[OutgoingFile]) -> EmailMessage:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.cli import main
 from mailtriage.config import ConfigError, load_config, parse_config
 from mailtriage.mailbox.maildir import ensure_maildir
+from mailtriage.service.cli import main
 
 MINIMAL = {
     "mailbox": {"source": "maildir", "path": "spool"},

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from mailtriage.credit import credit_request
-from mailtriage.followup import refers_to_earlier_report
-from mailtriage.message import parse_message
-from mailtriage.staffauth import sender_authenticated
+from mailtriage.inbound.message import parse_message
+from mailtriage.inbound.staffauth import sender_authenticated
+from mailtriage.policy.credit import credit_request
+from mailtriage.policy.followup import refers_to_earlier_report
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailtriage.casework import _thread_ids
-from mailtriage.forwards import forwarded_sender
-from mailtriage.message import ParseError, parse_message
-from mailtriage.mime.header_fields import message_ids
-from mailtriage.textscan import detect_language, extract_indicators, html_to_text
-from mailtriage.triage import TriageContext, decide
+from mailtriage.desk.casework import _thread_ids
+from mailtriage.inbound.forwards import forwarded_sender
+from mailtriage.inbound.message import ParseError, parse_message
+from mailtriage.inbound.mime.header_fields import message_ids
+from mailtriage.inbound.textscan import detect_language, extract_indicators, html_to_text
+from mailtriage.policy.triage import TriageContext, decide
 from tests.support.budget import fuzz
 
 # Characters that steer parsers and regexes: markup, quotes, line ends, MIME punctuation.

@@ -10,10 +10,17 @@ from pathlib import Path
 import pytest
 
 from mailtriage.config import parse_config
-from mailtriage.mailkinds import KINDS, KindRegistry, MailKind, Payload, Source, UnknownKind
-from mailtriage.mailkinds.closing import STAFF_WORDS_RULE, ClosingPayload
-from mailtriage.render import BILINGUAL_SEPARATOR, Renderer, packaged_templates_dir
-from mailtriage.replies import Replies
+from mailtriage.desk.replies import Replies
+from mailtriage.outgoing.mailkinds import (
+    KINDS,
+    KindRegistry,
+    MailKind,
+    Payload,
+    Source,
+    UnknownKind,
+)
+from mailtriage.outgoing.mailkinds.closing import STAFF_WORDS_RULE, ClosingPayload
+from mailtriage.outgoing.render import BILINGUAL_SEPARATOR, Renderer, packaged_templates_dir
 from mailtriage.store import Store
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.mailkinds import EXAMPLES, REF, STAFF_TEXT

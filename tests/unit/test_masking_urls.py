@@ -3,8 +3,8 @@ after another escape; and the raw-header scan the purge uses on mail it never pa
 
 from __future__ import annotations
 
-from mailtriage.masking import mask_personal
-from mailtriage.mime.head_scan import HEAD_SCAN_BYTES, head_facts
+from mailtriage.inbound.mime.head_scan import HEAD_SCAN_BYTES, head_facts
+from mailtriage.outgoing.masking import mask_personal
 
 ADDRESS = "sanne.visser@example.test"
 NAME = "Sanne Visser"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.message import (
+from mailtriage.inbound.message import (
     MAX_HEADER_CHARS,
     MAX_SUBJECT_CHARS,
     MAX_TEXT_CHARS,

@@ -11,8 +11,8 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from mailtriage.message import InboundMail, ParseError
-from mailtriage.parsepool import ParsePool, ParseTimedOut, WorkerDied
+from mailtriage.inbound.message import InboundMail, ParseError
+from mailtriage.intake.parsepool import ParsePool, ParseTimedOut, WorkerDied
 from tests.support.mails import make_mail
 
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailtriage.casework import _thread_ids
-from mailtriage.forwards import forwarded_sender
-from mailtriage.message import parse_message
-from mailtriage.textscan import html_to_text
+from mailtriage.desk.casework import _thread_ids
+from mailtriage.inbound.forwards import forwarded_sender
+from mailtriage.inbound.message import parse_message
+from mailtriage.inbound.textscan import html_to_text
 from tests.support.budget import within_budget
 
 QUADRATIC_HTML = {

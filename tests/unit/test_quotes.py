@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailtriage.quotes import new_text
-from mailtriage.textscan import html_to_text
+from mailtriage.inbound.quotes import new_text
+from mailtriage.inbound.textscan import html_to_text
 
 DESK = "Security Desk <security@example.nl>"
 STAFF = "Bram Jansen <bram.jansen@example.nl>"

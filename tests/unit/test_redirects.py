@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.message import InboundMail, parse_message
-from mailtriage.redirects import (
+from mailtriage.inbound.message import InboundMail, parse_message
+from mailtriage.policy.redirects import (
     REDIRECT_RULES,
     REDIRECT_THRESHOLD,
     REPORT_SIGNALS,

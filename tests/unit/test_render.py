@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.compose import (
+from mailtriage.desk.staffcommands import help_lines
+from mailtriage.inbound.message import AttachmentInfo, Indicators
+from mailtriage.outgoing.compose import (
     ComposeError,
     clean_header_text,
     compose,
@@ -21,9 +23,8 @@ from mailtriage.compose import (
     normalize_message_id,
     subject_with_tag,
 )
-from mailtriage.masking import mask_personal
-from mailtriage.message import AttachmentInfo, Indicators
-from mailtriage.render import (
+from mailtriage.outgoing.masking import mask_personal
+from mailtriage.outgoing.render import (
     BILINGUAL_SEPARATOR,
     RenderedMail,
     Renderer,
@@ -31,7 +32,6 @@ from mailtriage.render import (
     format_date,
     packaged_templates_dir,
 )
-from mailtriage.staffcommands import help_lines
 from tests.support.mailkinds import EXAMPLES
 
 REF = "PZEM-SEC-2026-0007"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mailtriage.cli import main
+from mailtriage.service.cli import main
 from tests.support.config import write_config
 
 FIELD_LINE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9-]*): (?P<value>\S(?:.*\S)?)$")

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from mailtriage.message import parse_message
-from mailtriage.signatures import find_phone
-from mailtriage.staffcommands import REGISTRY
-from mailtriage.staffmail import read_staff_mail
+from mailtriage.desk.staffcommands import REGISTRY
+from mailtriage.inbound.message import parse_message
+from mailtriage.inbound.signatures import find_phone
+from mailtriage.policy.staffmail import read_staff_mail
 from tests.support.clients import (
     Original,
     apple_mail_reply,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import authres
 import pytest
 
-from mailtriage.message import MAX_HEADER_CHARS, ParseError, parse_message
-from mailtriage.staffauth import REASONS, StaffVerdict, staff_verdict
+from mailtriage.inbound.message import MAX_HEADER_CHARS, ParseError, parse_message
+from mailtriage.inbound.staffauth import REASONS, StaffVerdict, staff_verdict
 
 if TYPE_CHECKING:
     from mailtriage.config import StaffAuth

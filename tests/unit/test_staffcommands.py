@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import mailtriage.staffcommands as package
-from mailtriage.render import Renderer
-from mailtriage.staffcommands import (
+import mailtriage.desk.staffcommands as package
+from mailtriage.desk.staffcommands import (
     COMMANDS,
     HELP_WIDTH,
     REGISTRY,
@@ -23,7 +22,8 @@ from mailtriage.staffcommands import (
     build_registry,
     help_lines,
 )
-from mailtriage.states import TRANSITIONS, Action
+from mailtriage.outgoing.render import Renderer
+from mailtriage.policy.states import TRANSITIONS, Action
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

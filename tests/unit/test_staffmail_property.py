@@ -12,8 +12,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailtriage.staffcommands import REGISTRY
-from mailtriage.staffmail import read_staff_mail
+from mailtriage.desk.staffcommands import REGISTRY
+from mailtriage.policy.staffmail import read_staff_mail
 
 LINES = (
     "Beste onderzoeker,",

@@ -8,8 +8,8 @@ import itertools
 
 import pytest
 
-from mailtriage.cases import State
-from mailtriage.states import (
+from mailtriage.policy.cases import State
+from mailtriage.policy.states import (
     ALLOWED_WHEN_CLOSED,
     ALLOWED_WHEN_PURGED,
     BOOKKEEPING,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from mailtriage.cli import main
 from mailtriage.mailbox.maildir import ensure_maildir
+from mailtriage.service.cli import main
 from mailtriage.store import Case, Store
 from mailtriage.store.db import is_current
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock

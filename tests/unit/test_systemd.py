@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.systemd import (
+from mailtriage.service.systemd import (
     MAX_STATUS_CHARS,
     JournalFormatter,
     Notifier,
@@ -148,7 +148,7 @@ def test_vanished_socket_does_not_raise(tmp_path: Path, caplog: pytest.LogCaptur
     notifier = Notifier.from_env({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "2000000"})
     sock.close()
     path.unlink()
-    with caplog.at_level(logging.DEBUG, logger="mailtriage.systemd"):
+    with caplog.at_level(logging.DEBUG, logger="mailtriage.service.systemd"):
         assert notifier.ready() is False
         assert notifier.watchdog() is False
         assert notifier.stopping() is False

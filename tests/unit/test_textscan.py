@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailtriage.textscan import (
+from mailtriage.inbound.textscan import (
     MAX_ITEMS,
     MAX_URL_CHARS,
     Indicators,

@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from mailtriage.message import Address, InboundMail, Indicators
-from mailtriage.triage import Action, KnownCase, TriageContext, automated_reason, decide
+from mailtriage.inbound.message import Address, InboundMail, Indicators
+from mailtriage.policy.triage import Action, KnownCase, TriageContext, automated_reason, decide
 
 OWN = frozenset({"security@example.nl"})
 CASE = KnownCase(id=7, ref="PZEM-SEC-2026-0007", reporter_address="alice@example.test")

@@ -20,7 +20,7 @@ from mailtriage.dutch_holidays import (
     normalise_holiday_name,
     unknown_holiday_names,
 )
-from mailtriage.workdays import (
+from mailtriage.policy.workdays import (
     END_OF_DAY,
     Calendar,
     due_moment,

@@ -1,0 +1,280 @@
+"""The scheduled work that keeps the policy's promises without anyone remembering to.
+
+Each job reads what is due from the store and records what it did there (a timeline event,
+a job run), so running it twice, late, or after a restart changes nothing but timing: no
+reminder is sent twice and none is lost. The scheduler only decides how often to ask.
+
+- first-assessment reminders: one to staff on the working day before the due day, then an
+  escalation once on every working day after the due moment passed, until staff answer;
+- progress updates: a case being worked on (`triaged`, `fixing`, `needs-info`) whose reporter
+  has heard nothing for `update_interval_workdays` gets the automatic update, staff are told;
+- the digest: each working-day morning, what is open, due and overdue, to `staff_notify`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailtriage.clock import Clock
+from mailtriage.config import Config
+from mailtriage.desk.replies import REPORTER_KINDS, AutoReplyLedger, Replies
+from mailtriage.outgoing.masking import mask_personal
+from mailtriage.policy.cases import State
+from mailtriage.policy.workdays import END_OF_DAY, Calendar
+from mailtriage.store.db import Store
+from mailtriage.store.models import Case, CaseEvent, JobRun, OutboxMail
+
+log = logging.getLogger(__name__)
+
+
+UPDATE_STATES = (State.TRIAGED, State.FIXING, State.NEEDS_INFO)
+# Keyed on the promise itself: any open case whose reporter has had no first assessment.
+AWAITING_FIRST_RESPONSE = State.OPEN
+
+
+@dataclass
+class JobReport:
+    reminders: int = 0
+    escalations: int = 0
+    updates: int = 0
+    digests: int = 0
+
+
+class Jobs:
+    def __init__(self, config: Config, store: Store, replies: Replies, clock: Clock) -> None:
+        self.config = config
+        self.store = store
+        self.replies = replies
+        self.clock = clock
+        self.calendar = Calendar.from_config(config.deadlines)
+        self.tz = config.deadlines.tz
+
+    def run_all(self) -> JobReport:
+        report = JobReport()
+        self.first_response_reminders(report)
+        self.progress_updates(report)
+        self.digest(report)
+        return report
+
+    # -- first assessment --------------------------------------------------------------
+
+    def first_response_reminders(self, report: JobReport | None = None) -> JobReport:
+        report = report or JobReport()
+        if not self.config.cases.staff_notify:
+            return report
+        now = self.clock()
+        today = now.astimezone(self.tz).date()
+        with self.store.session() as session:
+            waiting = session.scalars(
+                select(Case).where(
+                    Case.category == "report",
+                    Case.first_response_at.is_(None),
+                    Case.first_response_due.is_not(None),
+                    Case.purged_at.is_(None),
+                    Case.state.in_(AWAITING_FIRST_RESPONSE),
+                )
+            )
+            for case in waiting:
+                assert case.first_response_due is not None
+                due = case.first_response_due
+                due_day = due.astimezone(self.tz).date()
+                kinds = self._event_details(session, case, ("reminder", "escalation"))
+                if now <= due:
+                    reminder_day = self.calendar.previous_workday(due_day)
+                    if today >= reminder_day and not kinds["reminder"]:
+                        self._remind(session, case)
+                        report.reminders += 1
+                elif today > due_day and self.calendar.is_workday(today):
+                    escalated_days = {d.get("day") for d in kinds["escalation"]}
+                    if today.isoformat() not in escalated_days:
+                        overdue = self.calendar.workdays_between(due_day, today)
+                        self._escalate(session, case, today, overdue)
+                        report.escalations += 1
+        return report
+
+    def _remind(self, session: Session, case: Case) -> None:
+        self.replies.notify_staff(session, "staff_reminder", {}, case=case)
+        self._event(case, "reminder", {"due": case.first_response_due.isoformat()})  # type: ignore[union-attr]
+
+    def _escalate(self, session: Session, case: Case, today: dt.date, overdue: int) -> None:
+        context = {"overdue_workdays": overdue}
+        self.replies.notify_staff(session, "staff_escalation", context, case=case)
+        self._event(case, "escalation", {"day": today.isoformat(), "overdue_workdays": overdue})
+
+    # -- progress updates --------------------------------------------------------------
+
+    def progress_updates(self, report: JobReport | None = None) -> JobReport:
+        report = report or JobReport()
+        now = self.clock()
+        today = now.astimezone(self.tz).date()
+        interval = self.config.deadlines.update_interval_workdays
+        with self.store.session() as session:
+            cases = list(
+                session.scalars(
+                    select(Case).where(
+                        Case.state.in_(UPDATE_STATES),
+                        Case.purged_at.is_(None),
+                        Case.reporter_address.is_not(None),
+                    )
+                )
+            )
+            ids = [c.id for c in cases]
+            last_mail = self._latest(
+                session,
+                OutboxMail.case_id,
+                OutboxMail.created_at,
+                OutboxMail.kind.in_(REPORTER_KINDS),
+                ids,
+            )
+            last_try = self._latest(
+                session,
+                CaseEvent.case_id,
+                CaseEvent.at,
+                CaseEvent.kind.in_(("progress-update", "reply-suppressed")),
+                ids,
+            )
+            ledger = AutoReplyLedger()
+            for case in cases:
+                # Counted from the latest contact, or the latest update the guard refused, so
+                # a refused update is not retried (and recorded) on every run.
+                moments = (last_mail.get(case.id), last_try.get(case.id), case.first_response_at)
+                last = max((m for m in moments if m is not None), default=case.received_at)
+                last_day = last.astimezone(self.tz).date()
+                due_day = self.calendar.add_workdays(last_day, interval)
+                case.next_update_due = self._end_of(due_day)
+                if today < due_day or not self.calendar.is_workday(today):
+                    continue
+                next_day = self.calendar.add_workdays(today, interval)
+                refusal = self.replies.progress_update(session, ledger, case, next_day)
+                case.next_update_due = self._end_of(next_day)
+                if refusal is not None:
+                    self._event(
+                        case, "reply-suppressed", {"kind": "progress_update", "reason": refusal}
+                    )
+                    continue
+                self._event(case, "progress-update", {"next": next_day.isoformat()})
+                self.replies.notify_staff(
+                    session,
+                    "staff_update_sent",
+                    {"next_update_date": next_day.isoformat()},
+                    case=case,
+                )
+                report.updates += 1
+        return report
+
+    @staticmethod
+    def _latest(
+        session: Session, case_column: Any, at_column: Any, kinds: Any, case_ids: list[int]
+    ) -> dict[int, dt.datetime]:
+        """Per case, the latest `at_column` among rows of the given kinds."""
+        if not case_ids:
+            return {}
+        rows = session.execute(
+            select(case_column, func.max(at_column))
+            .where(case_column.in_(case_ids), kinds)
+            .group_by(case_column)
+        )
+        # func.max bypasses the UTC column type on SQLite; read it back as aware UTC.
+        return {case_id: _as_utc(at) for case_id, at in rows if at is not None}
+
+    # -- the digest --------------------------------------------------------------------
+
+    def digest(self, report: JobReport | None = None) -> JobReport:
+        report = report or JobReport()
+        if not self.config.cases.staff_notify:
+            return report
+        now = self.clock()
+        local = now.astimezone(self.tz)
+        today = local.date()
+        if not self.calendar.is_workday(today) or local.time() < self._digest_time():
+            return report
+        with self.store.session() as session:
+            if session.get(JobRun, ("digest", today.isoformat())) is not None:
+                return report
+            open_cases = list(
+                session.scalars(
+                    select(Case)
+                    .where(
+                        Case.state != State.CLOSED,
+                        Case.purged_at.is_(None),
+                        Case.category == "report",
+                    )
+                    .order_by(Case.received_at)
+                )
+            )
+            tomorrow_end = self._end_of(self.calendar.add_workdays(today, 1))
+
+            def row(case: Case) -> dict[str, str | None]:
+                # Masked here: the row waits in the outbox, and staff copies outlive the purge.
+                return {
+                    "ref": case.ref,
+                    "state": case.state,
+                    "subject": mask_personal(
+                        case.subject or "", address=case.reporter_address, name=case.reporter_name
+                    ),
+                    "severity": case.severity,
+                    "owner": case.owner,
+                    "due": _iso(case.first_response_due),
+                    "answered": _iso(case.first_response_at),
+                    "next_update": _iso(case.next_update_due),
+                }
+
+            waiting = [
+                c
+                for c in open_cases
+                if c.first_response_at is None and c.first_response_due is not None
+            ]
+            context = {
+                "today": today.isoformat(),
+                "overdue": [row(c) for c in waiting if c.first_response_due < now],  # type: ignore[operator]
+                "due_soon": [
+                    row(c) for c in waiting if now <= c.first_response_due <= tomorrow_end
+                ],  # type: ignore[operator]
+                "open": [row(c) for c in open_cases],
+            }
+            self.replies.notify_staff(session, "staff_digest", context)
+            # Checked and recorded in one write transaction: two processes cannot both send.
+            session.add(JobRun(job="digest", key=today.isoformat(), at=now))
+            report.digests += 1
+        return report
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _digest_time(self) -> dt.time:
+        return dt.time.fromisoformat(self.config.deadlines.digest_time)
+
+    def _end_of(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, END_OF_DAY, tzinfo=self.tz)
+
+    @staticmethod
+    def _event_details(
+        session: Session, case: Case, kinds: tuple[str, ...]
+    ) -> dict[str, list[dict[str, object]]]:
+        found: dict[str, list[dict[str, object]]] = {kind: [] for kind in kinds}
+        rows = session.execute(
+            select(CaseEvent.kind, CaseEvent.detail).where(
+                CaseEvent.case_id == case.id, CaseEvent.kind.in_(kinds)
+            )
+        )
+        for kind, detail in rows:
+            found[kind].append(detail or {})
+        return found
+
+    def _event(self, case: Case, kind: str, detail: dict[str, object]) -> None:
+        case.events.append(CaseEvent(at=self.clock(), kind=kind, detail=detail))
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _as_utc(value: dt.datetime | str) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

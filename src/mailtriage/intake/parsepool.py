@@ -1,0 +1,177 @@
+"""Parsing in a worker process that can be killed: a time limit per message, and overlap.
+
+Every message is parsed (MIME tree, HTML to text, language and indicator scanning: all the
+text work that runs on what an attacker wrote) in one worker process, one message at a time,
+under a time limit. The parsers are written to be linear, but this is the backstop for the
+day one is not: a parse that takes longer than the limit gets the worker killed (a regex in
+C cannot be interrupted any other way), and its message comes back as `ParseTimedOut`, which
+intake quarantines. A worker that dies mid-parse (the kernel's OOM killer, a signal) is
+restarted for the next message; its message comes back as `WorkerDied`, an attempt that
+failed without a verdict, which intake retries until `cases.max_attempts`.
+
+A thread in this process drives the worker, so a batch can be parsed while intake applies the
+batch before it (on two cores that nearly hides the parse). Should no worker start at all (a
+platform without forkserver, say), the results are empty and intake parses in its own
+process, with the committed attempt counter as its only protection.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+from mailtriage.inbound.message import InboundMail, ParseError, parse_message
+
+log = logging.getLogger(__name__)
+
+# Far above any honest mail (a 50 MB mail parses in about two seconds on a slow core), far
+# below the systemd watchdog and what would stop intake.
+PARSE_TIMEOUT_SECONDS = 60.0
+_EXIT_WAIT_SECONDS = 5.0
+
+
+class ParseTimedOut(ParseError):
+    """The parse went past the time limit; the worker was killed."""
+
+
+class WorkerDied(Exception):
+    """The worker died while parsing this message: a failed attempt without a verdict."""
+
+
+Parsed = dict[int, InboundMail | ParseError | WorkerDied]
+
+
+def _serve(connection: Connection) -> None:
+    """The worker's loop: (id, raw) in, (id, InboundMail or ParseError) out, until EOF."""
+    while True:
+        try:
+            item = connection.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        message_id, raw = item
+        result: InboundMail | ParseError
+        try:
+            result = parse_message(raw)
+        except ParseError as exc:
+            result = ParseError(*exc.args)  # without its cause, which may not pickle
+        connection.send((message_id, result))
+
+
+class _Worker:
+    """One worker process and our end of its pipe."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["mailtriage.inbound.message"])
+        ours, theirs = context.Pipe()
+        self.process: BaseProcess = context.Process(
+            target=_serve, args=(theirs,), name="mailtriage-parse", daemon=True
+        )
+        self.process.start()
+        theirs.close()
+        self.connection = ours
+
+    def parse(self, message_id: int, raw: bytes, timeout: float) -> InboundMail | ParseError:
+        """Parse one message. Raises TimeoutError past `timeout`, EOFError/OSError if the
+        worker died; either way the caller throws this worker away."""
+        self.connection.send((message_id, raw))
+        deadline = time.monotonic() + timeout
+        while not self.connection.poll(max(0.0, deadline - time.monotonic())):
+            if time.monotonic() >= deadline:
+                raise TimeoutError
+        answered_id, result = self.connection.recv()
+        if answered_id != message_id:
+            raise OSError("the parse worker answered for another message")
+        assert isinstance(result, InboundMail | ParseError)
+        return result
+
+    def stop(self, kill: bool = False) -> None:
+        if not kill:
+            try:
+                self.connection.send(None)
+            except OSError:
+                kill = True
+        if kill and self.process.is_alive():
+            self.process.kill()
+        self.process.join(_EXIT_WAIT_SECONDS)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(_EXIT_WAIT_SECONDS)
+        self.connection.close()
+
+
+class ParsePool:
+    def __init__(self, timeout_seconds: float = PARSE_TIMEOUT_SECONDS) -> None:
+        self.timeout_seconds = timeout_seconds
+        self._driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailtriage-parse")
+        self._worker: _Worker | None = None
+        self._broken = False
+
+    def submit(self, raws: dict[int, bytes]) -> Future[Parsed] | None:
+        """Start parsing `raws` in the worker; None when the pool cannot be used."""
+        if self._broken:
+            return None
+        items = [(i, raw) for i, raw in raws.items() if raw]
+        if not items:
+            return None
+        return self._driver.submit(self._parse_all, items)
+
+    def parse(self, raws: dict[int, bytes]) -> Parsed:
+        """Parse `raws` in the worker now (messages left out are to be parsed in-process)."""
+        return self.results(self.submit(raws))
+
+    def results(self, future: Future[Parsed] | None) -> Parsed:
+        """What the worker parsed; missing entries are to be parsed in-process."""
+        return {} if future is None else future.result()
+
+    def _parse_all(self, items: list[tuple[int, bytes]]) -> Parsed:
+        """Runs on the driver thread: each message in turn, a fresh worker after a failure."""
+        results: Parsed = {}
+        for message_id, raw in items:
+            worker = self._running_worker()
+            if worker is None:
+                break  # no worker to be had: the rest is parsed in-process
+            try:
+                results[message_id] = worker.parse(message_id, raw, self.timeout_seconds)
+            except TimeoutError:
+                log.warning(
+                    "message %d: parse went past %g s; worker killed",
+                    message_id,
+                    self.timeout_seconds,
+                )
+                self._discard_worker(kill=True)
+                results[message_id] = ParseTimedOut(
+                    f"parse took longer than {self.timeout_seconds:g} s"
+                )
+            except (EOFError, OSError) as exc:
+                log.warning(
+                    "message %d: the parse worker died (%s)", message_id, type(exc).__name__
+                )
+                self._discard_worker(kill=True)
+                results[message_id] = WorkerDied("the parse worker died on this message")
+        return results
+
+    def _running_worker(self) -> _Worker | None:
+        if self._worker is None and not self._broken:
+            try:
+                self._worker = _Worker()
+            except (OSError, RuntimeError, ValueError) as exc:
+                log.warning("parse worker unavailable, parsing in-process (%s)", type(exc).__name__)
+                self._broken = True
+        return self._worker
+
+    def _discard_worker(self, kill: bool) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop(kill=kill)
+
+    def close(self) -> None:
+        """Finish what was submitted, then stop the worker."""
+        self._driver.shutdown(wait=True, cancel_futures=True)
+        self._discard_worker(kill=False)

@@ -1,0 +1,201 @@
+"""The composition root: the one place the desk's object graph is built.
+
+Every collaborator is made here exactly once and handed to the objects that use it, so no
+constructor builds its own dependencies and every one of them shares the same `Clock`. The
+command line builds an `App` per invocation with the system clock; a test builds one with the
+instant it is about (or passes its clock to `cli.main`), and nothing underneath can tell.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailtriage.clock import Clock, system_clock
+from mailtriage.config import Config
+from mailtriage.desk.casework import CaseDesk
+from mailtriage.desk.jobs import JobReport, Jobs
+from mailtriage.desk.purge import Purger
+from mailtriage.desk.replies import Replies
+from mailtriage.desk.staffcommands import help_lines
+from mailtriage.desk.staffdesk import StaffDesk
+from mailtriage.intake.parsepool import ParsePool
+from mailtriage.intake.pipeline import Intake, IntakeReport
+from mailtriage.mailbox.base import Mailbox, MailboxError
+from mailtriage.outgoing.letters import Letters
+from mailtriage.outgoing.outbox import DeliveryReport, OutboxSender
+from mailtriage.outgoing.render import Renderer
+from mailtriage.outgoing.transport.base import Transport
+from mailtriage.outgoing.transport.maildir import MaildirTransport
+from mailtriage.outgoing.transport.smtp import SmtpTransport
+from mailtriage.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassReport:
+    """What one pass did: the intake figures, the jobs (None when the scheduler runs them)
+    and the delivery."""
+
+    intake: IntakeReport
+    jobs: JobReport | None
+    delivery: DeliveryReport
+
+
+@dataclass
+class App:
+    """The desk, assembled: what the commands and the daemon work with."""
+
+    config: Config
+    clock: Clock
+    store: Store
+    replies: Replies
+    intake: Intake
+    sender: OutboxSender
+    jobs: Jobs
+    purger: Purger
+
+    def open_mailbox(self) -> Mailbox:
+        return open_mailbox(self.config)
+
+    def open_transport(self) -> Transport:
+        return open_transport(self.config, self.clock)
+
+    def one_pass(
+        self,
+        mailbox: Callable[[], Mailbox] | None = None,
+        *,
+        with_jobs: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> PassReport:
+        """One pass of the desk, the same for `run --once` and for every turn of the daemon:
+
+        1. finish what a crash left (messages stored but never processed): first, so a suspect
+           message is retried on its own before new mail shares a batch with it;
+        2. ingest everything waiting in the mailbox;
+        3. the jobs that are due (reminders, progress updates, the digest), after intake so
+           they see the replies that just came in;
+        4. deliver the outbox, after everything that queues mail, so one pass sends it all
+           (a reporter has the acknowledgement as soon as the pass ends);
+        5. purge, last and only when the mailbox answered: the purge also clears the
+           mailbox's folders, and nothing queued in this pass is purged unsent.
+
+        `mailbox` gives the mailbox to read; without it the pass opens one and closes it
+        after. The daemon keeps its mailbox between passes, and with `with_jobs=False`
+        leaves steps 3 and 5 to its scheduler, which runs them on their own timetable.
+        `should_stop` is asked between batches (see `Intake.run_mailbox`).
+
+        Steps 3 to 5 run even when the mailbox cannot be reached, so reminders and replies
+        already decided on still go out; the MailboxError is raised afterwards.
+        """
+        report = self.intake.process_pending()
+        mailbox_error: MailboxError | None = None
+        try:
+            report.merge_fetch(self._ingest(mailbox, should_stop))
+        except MailboxError as exc:
+            mailbox_error = exc
+        jobs = self.jobs.run_all() if with_jobs else None
+        delivery = self.sender.deliver_due()
+        if with_jobs and mailbox_error is None:
+            self.purger.run()
+        done = PassReport(report, jobs, delivery)
+        _log_pass(done)
+        if mailbox_error is not None:
+            raise mailbox_error
+        return done
+
+    def _ingest(
+        self, mailbox: Callable[[], Mailbox] | None, should_stop: Callable[[], bool] | None
+    ) -> IntakeReport:
+        if mailbox is not None:
+            return self.intake.run_mailbox(mailbox(), should_stop=should_stop)
+        opened = self.open_mailbox()
+        try:
+            return self.intake.run_mailbox(opened, should_stop=should_stop)
+        finally:
+            opened.close()
+
+    def close(self) -> None:
+        self.intake.close()
+        self.store.dispose()
+
+
+def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) -> App:
+    """Build every collaborator once; `migrate` brings the store's schema up to date first."""
+    store = open_store(config, migrate=migrate)
+    replies = Replies(config, clock)
+    staff = StaffDesk(config, replies, clock)
+    desk = CaseDesk(config, replies, staff, clock)
+    intake = Intake(config, store, clock, replies, desk, ParsePool())
+    letters = Letters(config, Renderer(config.templates.path), command_help=tuple(help_lines()))
+    sender = OutboxSender(
+        config,
+        store,
+        letters,
+        lambda: open_transport(config, clock),
+        clock,
+        on_failure=replies.delivery_failed,
+    )
+    jobs = Jobs(config, store, replies, clock)
+    purger = Purger(
+        config, store, clock, lambda: open_mailbox(config), tell_staff=replies.notify_staff
+    )
+    return App(config, clock, store, replies, intake, sender, jobs, purger)
+
+
+def _log_pass(done: PassReport) -> None:
+    """One line per pass that did something; a quiet pass logs nothing."""
+    report, jobs, delivery = done.intake, done.jobs, done.delivery
+    if not (report.fetched or delivery.sent or delivery.deferred or delivery.failed):
+        return
+    jobs_line = (
+        f"reminders {jobs.reminders}, escalations {jobs.escalations}, updates {jobs.updates}, "
+        f"digests {jobs.digests}; "
+        if jobs is not None
+        else ""
+    )
+    log.info(
+        "%s; %smail sent %d, deferred %d, failed %d",
+        report_line(report),
+        jobs_line,
+        delivery.sent,
+        delivery.deferred,
+        delivery.failed,
+    )
+
+
+def report_line(report: IntakeReport) -> str:
+    """The intake figures in one line, as `run --once` and the daemon log them."""
+    return (
+        f"fetched {report.fetched}, stored {report.stored}, seen before {report.seen_before}, "
+        f"new cases {report.cases_opened}, replies {report.appended}, auto {report.auto}, "
+        f"duplicates {report.duplicates}, quarantined {report.quarantined}, filed {report.filed}"
+    )
+
+
+def open_store(config: Config, migrate: bool = True) -> Store:
+    store = Store(config.store.url, config.store.busy_timeout_seconds)
+    if migrate:
+        store.upgrade()
+    return store
+
+
+def open_mailbox(config: Config) -> Mailbox:
+    mb = config.mailbox
+    if mb.source == "maildir":
+        from mailtriage.mailbox.maildir import MaildirMailbox
+
+        assert mb.path is not None
+        return MaildirMailbox(mb.path, mb.processed_folder, mb.quarantine_folder)
+    from mailtriage.mailbox.imap import ImapMailbox
+
+    return ImapMailbox(mb)
+
+
+def open_transport(config: Config, clock: Clock) -> Transport:
+    if config.smtp.transport == "maildir":
+        assert config.smtp.path is not None
+        return MaildirTransport(config.smtp.path, clock)
+    return SmtpTransport(config.smtp)

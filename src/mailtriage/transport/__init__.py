@@ -1,5 +1,0 @@
-"""Delivery of outgoing mail: SMTP submission, or a local Maildir (the demo)."""
-
-from mailtriage.transport.base import DeliveryError, Transport
-
-__all__ = ["DeliveryError", "Transport"]
