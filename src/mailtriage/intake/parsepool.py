@@ -47,6 +47,7 @@ Parsed = dict[int, InboundMail | ParseError | WorkerDied]
 
 def _serve(connection: Connection) -> None:
     """The worker's loop: (id, raw) in, (id, InboundMail or ParseError) out, until EOF."""
+    connection.send(_READY)
     while True:
         try:
             item = connection.recv()
@@ -63,6 +64,10 @@ def _serve(connection: Connection) -> None:
         connection.send((message_id, result))
 
 
+_READY = "ready"
+_START_SECONDS = 30.0
+
+
 class _Worker:
     """One worker process and our end of its pipe."""
 
@@ -76,6 +81,11 @@ class _Worker:
         self.process.start()
         theirs.close()
         self.connection = ours
+        # The parse limit is for parsing: a worker slow to start on a busy machine must not
+        # make the first mail it gets look like a poison mail.
+        if not ours.poll(_START_SECONDS) or ours.recv() != _READY:
+            self.stop(kill=True)
+            raise RuntimeError("the parse worker did not start")
 
     def parse(self, message_id: int, raw: bytes, timeout: float) -> InboundMail | ParseError:
         """Parse one message. Raises TimeoutError past `timeout`, EOFError/OSError if the
@@ -161,7 +171,7 @@ class ParsePool:
         if self._worker is None and not self._broken:
             try:
                 self._worker = _Worker()
-            except (OSError, RuntimeError, ValueError) as exc:
+            except (OSError, EOFError, RuntimeError, ValueError) as exc:
                 log.warning("parse worker unavailable, parsing in-process (%s)", type(exc).__name__)
                 self._broken = True
         return self._worker
