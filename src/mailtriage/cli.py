@@ -35,7 +35,6 @@ from mailtriage.store.db import StoreUnavailable
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
 from mailtriage.systemd import Notifier, configure_logging
 from mailtriage.transport.base import DeliveryError
-from mailtriage.transport.smtp import SmtpTransport
 from mailtriage.views import (
     case_object,
     cases_table,
@@ -297,7 +296,7 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     with store.session():
         pass
     print("store: ok")
-    mailbox = open_mailbox(config)
+    mailbox = open_mailbox(config, clock)
     try:
         mailbox.check()
     finally:
@@ -310,8 +309,10 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     print(f"templates: ok ({len(names)} files)")
     transport = open_transport(config, clock)
     try:
-        if isinstance(transport, SmtpTransport):
-            transport.check()
+        # SMTP and Graph can prove a login without sending; a Maildir has nothing to prove.
+        check = getattr(transport, "check", None)
+        if check is not None:
+            check()
     except DeliveryError as exc:
         raise CommandError(f"smtp: {exc.reason}") from exc
     finally:
