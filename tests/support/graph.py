@@ -21,7 +21,7 @@ that decide whether a client is correct:
 
 Switches for the tests: `throttle(n, seconds)`, `page_limit` (Graph may return fewer items
 than `$top` asks), `fail_moves` (503), `hold_moves` (a move blocks until released, so a test
-can kill the client in the middle), `accepted_tokens`.
+can kill the client in the middle), `send_error` (sendMail refuses), `accepted_tokens`.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ class GraphStandIn:
         self.accepted_tokens: set[str] = {"token-1"}
         self.page_limit = 1000
         self.fail_moves = False
+        # (status, Graph error code) sendMail answers with instead of 202, while set
+        self.send_error: tuple[int, str] | None = None
         self.hold_moves = threading.Event()  # set: moves wait until `release_moves`
         self.move_requested = threading.Event()
         self._moves_released = threading.Event()
@@ -376,6 +378,9 @@ def _handler(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
                 )
 
         def _send_mail(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+            if standin.send_error is not None:
+                status, code = standin.send_error
+                return _error(status, code, "Refused by the test.")
             content_type = self.headers.get("Content-Type", "")
             if not content_type.startswith("text/plain"):
                 return _error(400, "ErrorInvalidRequest", "Expected MIME as text/plain.")
