@@ -333,3 +333,29 @@ def test_a_mail_that_cannot_be_processed_is_moved_to_quarantine(
     assert len(graph.in_folder("Processed")) == 1
     assert graph.in_folder("inbox") == []
     assert [c["reporter"] for c in desk.cases()] == [REPORTERS[1]]
+
+
+def test_the_purge_erases_filed_mail_from_the_mailbox_by_its_immutable_id(
+    graph: GraphStandIn, tokens: Tokens, waits: list[float], tmp_path: Path
+) -> None:
+    desk = GraphDesk(tmp_path, graph, retention={"ignored_purge_days": 1})
+    out_of_office = make_mail(
+        sender="Lotte Jansen <lotte.jansen@example.test>",
+        subject="Afwezig: uw bericht",
+        body="Ik ben tot maandag afwezig. Bel 06-11223344 bij spoed.\n",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    kept = report(REPORTERS[0])
+    desk.deliver(out_of_office, kept)
+    desk.cli("run", "--once")
+    assert len(graph.in_folder("Processed")) == 2
+
+    desk.clock.advance(dt.timedelta(days=2))
+    code, _ = desk.cli("purge")
+
+    # Moved into Processed, found there by the key it was stored under, and gone for good
+    # (not into Deleted Items); the open case's report stays.
+    assert code == 0
+    assert [m.mime for m in graph.in_folder("Processed")] == [kept]
+    assert graph.in_folder("deleteditems") == []
+    assert any(c.path.endswith("/permanentDelete") for c in graph.calls)

@@ -41,13 +41,17 @@ class GraphTransport:
         self._client = client
 
     def check(self) -> None:
-        """Get a token and read the mailbox's Sent Items folder, for `mailtriage check`.
+        """Get a token and look at the mailbox's Sent Items, for `mailtriage check`.
 
-        sendMail has no dry run; this at least proves the token and that the mailbox exists
-        for the application."""
+        sendMail has no dry run. Reading Sent Items proves the token and that the mailbox
+        exists for the application; a 403 there proves nothing about sending (an app with
+        Mail.Send only, reading through IMAP, may not read), so it is not counted a failure.
+        """
         try:
             self._client.get_json("/mailFolders/sentitems", {"$select": "id"})
         except GraphError as exc:
+            if exc.status == 403:
+                return
             raise DeliveryError(exc.reason, permanent=False) from exc
 
     def send(self, *, sender: str, recipient: str, raw: bytes, key: str) -> None:
