@@ -178,11 +178,13 @@ class GraphClient:
         """
         url = path_or_url if "://" in path_or_url else self.url(path_or_url)
         self._same_origin(url)
-        refreshed = False
+        refreshed = False  # a fresh token was fetched for this call (at most once)
+        refresh_now = False
         attempt = 0
         while True:
             attempt += 1
-            headers = {"Authorization": f"Bearer {self._token(force_refresh=refreshed)}"}
+            headers = {"Authorization": f"Bearer {self._token(force_refresh=refresh_now)}"}
+            refresh_now = False
             if content_type:
                 headers["Content-Type"] = content_type
             try:
@@ -208,7 +210,7 @@ class GraphClient:
             if response.status_code == 401 and not refreshed:
                 # The token may have been revoked or have run out early: one fresh one.
                 log.info("Graph refused the access token (401 %s); fetching a new one", code)
-                refreshed = True
+                refreshed = refresh_now = True
                 continue
             if response.status_code in TRANSIENT and attempt < MAX_ATTEMPTS:
                 wait = self._retry_after(response) or _backoff(attempt)

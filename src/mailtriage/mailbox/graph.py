@@ -140,9 +140,12 @@ class GraphMailbox:
                         expect=(200, 201),
                     )
                 except GraphError as exc:
+                    # Should the target folder have been deleted meanwhile, it is looked up
+                    # (and made) again next time; a kept stale id would fail every move.
+                    self._folder_ids.pop(target, None)
                     if exc.status != 404:
                         raise
-                    # Deleted or moved out of the mailbox by someone else: nothing to file.
+                    # Deleted by someone else: nothing to file.
                     log.debug("%s: a message to file was no longer there", self.source)
                     continue
                 moved += 1
