@@ -7,8 +7,8 @@ HTTP client, and they are easy to get subtly wrong, so they live here once:
 - every request asks for immutable ids (`Prefer: IdType="ImmutableId"`), so a message keeps
   its id when it is moved to Processed or Quarantine and a stored key stays valid;
 - throttling (429, and 503 which Graph also sends under load) is waited out as Graph asks in
-  `Retry-After`, a bounded number of times and never for longer than `MAX_WAIT_SECONDS` at
-  once: a longer wait ends the call as a temporary failure and the daemon's own backoff
+  `Retry-After`, a bounded number of times and for at most `MAX_WAIT_SECONDS` in all per
+  call: a longer wait ends the call as a temporary failure and the daemon's own backoff
   takes over, rather than stalling a pass for minutes;
 - a 401 fetches a fresh token once (the cached one may have been revoked or have expired
   early) before it counts as a failure;
@@ -46,12 +46,13 @@ DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 
-# Waiting out throttling: at most this many tries of one request, and no single wait longer
-# than this. Graph's Retry-After is usually a few seconds; a longer one means the tenant is
-# saturated, and the pass is better ended (nothing is lost: the mail stays in the folder, the
-# outbox row stays due) than blocked.
+# Waiting out throttling: at most this many tries of one request, and no more than this many
+# seconds of waiting for one call. Graph's Retry-After is usually a few seconds; a longer one
+# means the tenant is saturated, and the pass is better ended (nothing is lost: the mail stays
+# in the folder, the outbox row stays due) than blocked, not least because the daemon pings
+# systemd's watchdog (WatchdogSec=60s) between calls, not during them.
 MAX_ATTEMPTS = 5
-MAX_WAIT_SECONDS = 60.0
+MAX_WAIT_SECONDS = 30.0
 # Without Retry-After: 1, 2, 4, 8 s.
 BACKOFF_START_SECONDS = 1.0
 
@@ -181,6 +182,7 @@ class GraphClient:
         refreshed = False  # a fresh token was fetched for this call (at most once)
         refresh_now = False
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             headers = {"Authorization": f"Bearer {self._token(force_refresh=refresh_now)}"}
@@ -198,7 +200,12 @@ class GraphClient:
                 )
             except httpx.TransportError as exc:
                 sure = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt >= MAX_ATTEMPTS or not (sure or resend_when_unsure):
+                waited += _backoff(attempt)
+                if (
+                    attempt >= MAX_ATTEMPTS
+                    or waited > MAX_WAIT_SECONDS
+                    or not (sure or resend_when_unsure)
+                ):
                     raise GraphError(
                         f"Graph unreachable: {_transport_reason(exc)}", transient=True
                     ) from exc
@@ -214,7 +221,8 @@ class GraphClient:
                 continue
             if response.status_code in TRANSIENT and attempt < MAX_ATTEMPTS:
                 wait = self._retry_after(response) or _backoff(attempt)
-                if wait > MAX_WAIT_SECONDS:
+                waited += wait
+                if waited > MAX_WAIT_SECONDS:
                     raise GraphError(
                         f"Graph {_status_line(response, code)}; it asks to wait {wait:.0f} s",
                         transient=True,
