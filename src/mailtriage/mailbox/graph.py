@@ -228,8 +228,9 @@ class GraphMailbox:
 
         The immutable id follows a message into Processed and Quarantine, so the keys find
         it wherever filing put it; the fingerprints (what IMAP has to search by) are not
-        needed. `permanentDelete` skips Deleted Items, where a plain DELETE would leave a
-        copy a user could still open.
+        needed. `permanentDelete` puts the message in the dumpster's Purges folder, which no
+        mail client shows and Exchange empties after its retention; a plain DELETE would
+        leave a copy in Deleted Items that anyone with the mailbox could still open.
         """
         del fingerprints
         ids = list(dict.fromkeys(k.uid for k in keys if k.source == self.source))
