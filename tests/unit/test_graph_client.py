@@ -9,6 +9,7 @@ Requests are answered by `httpx.MockTransport`, httpx's own in-process transport
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.utils
 import io
@@ -21,6 +22,8 @@ import pytest
 from mailtriage.cli import main
 from mailtriage.config import ConfigError, parse_config
 from mailtriage.graphapi import GraphClient, GraphError
+from mailtriage.transport.base import DeliveryError
+from mailtriage.transport.graph import GraphTransport
 
 NOW = dt.datetime(2026, 11, 24, 6, 30, tzinfo=dt.UTC)
 BASE = "https://graph.example.test/v1.0"
@@ -142,3 +145,28 @@ def test_graph_without_oauth2_is_one_clear_configuration_error(tmp_path: Path) -
         code = main(["--config", str(config), "check"])
     assert code == 2
     assert "graph needs [oauth2]" in err.getvalue()
+
+
+def test_sendmail_refuses_a_mail_whose_headers_name_someone_else() -> None:
+    requests: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(202)
+
+    transport = GraphTransport(client(httpx.MockTransport(answer), []))
+    raw = (
+        b"From: security@example.nl\r\nTo: alice@example.test\r\n"
+        b"Bcc: mallory@example.test\r\nSubject: x\r\n\r\nbody\r\n"
+    )
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(
+            sender="security@example.nl", recipient="alice@example.test", raw=raw, key="k"
+        )
+    assert caught.value.permanent and caught.value.this_message_only
+    assert requests == []
+
+    fine = b"From: security@example.nl\r\nTo: Alice <Alice@Example.test>\r\nSubject: x\r\n\r\nb\r\n"
+    transport.send(sender="security@example.nl", recipient="alice@example.test", raw=fine, key="k")
+    assert [r.headers["Content-Type"] for r in requests] == ["text/plain"]
+    assert base64.b64decode(requests[0].content) == fine
