@@ -15,6 +15,7 @@ import os
 import tomllib
 import types
 import typing
+import urllib.parse
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True)
 class MailboxConfig:
-    source: Literal["imap", "maildir"]
+    source: Literal["imap", "maildir", "graph"]
     host: str = "localhost"
     port: int | None = None
     tls: TLSMode = "ssl"
@@ -55,6 +56,9 @@ class MailboxConfig:
     poll_interval_seconds: int = 60
     timeout_seconds: int = 60
     path: Path | None = None
+    # Microsoft Graph's endpoint, for source = "graph" and [smtp] transport = "graph":
+    # another for a national cloud, or a local stand-in (http only on loopback).
+    graph_url: str = "https://graph.microsoft.com/v1.0"
 
     @property
     def effective_port(self) -> int:
@@ -69,7 +73,7 @@ class MailboxConfig:
 @dataclass(frozen=True)
 class SmtpConfig:
     from_address: str
-    transport: Literal["smtp", "maildir"] = "smtp"
+    transport: Literal["smtp", "maildir", "graph"] = "smtp"
     host: str = "localhost"
     port: int | None = None
     tls: TLSMode = "starttls"
@@ -323,6 +327,8 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError("mailbox.username: required when mailbox.source is 'imap'")
     if config.smtp.transport == "maildir" and config.smtp.path is None:
         raise ConfigError("smtp.path: required when smtp.transport is 'maildir'")
+    if "graph" in (mb.source, config.smtp.transport):
+        _check_graph(mb)
     _check_secrets("mailbox", mb.password, mb.password_file)
     _check_secrets("smtp", config.smtp.password, config.smtp.password_file)
     if mb.source == "imap":
@@ -370,6 +376,20 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError('deadlines.digest_time: must be a time of day like "08:00"') from exc
     if config.deadlines.first_response_workdays < 1:
         raise ConfigError("deadlines.first_response_workdays: must be at least 1")
+
+
+def _check_graph(mb: MailboxConfig) -> None:
+    """Graph is reached as the mailbox `username`, over TLS unless it is a local stand-in."""
+    if not mb.username:
+        raise ConfigError("mailbox.username: required for Microsoft Graph (the mailbox address)")
+    parts = urllib.parse.urlsplit(mb.graph_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"mailbox.graph_url: not an https URL: {mb.graph_url!r}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ConfigError(
+            "mailbox.graph_url: http would send the access token in clear; it is allowed only "
+            f"for a loopback host, not {parts.hostname!r}"
+        )
 
 
 def _check_secrets(section: str, password: str | None, password_file: Path | None) -> None:

@@ -30,7 +30,6 @@ from mailtriage.config import (
 from mailtriage.mailbox.base import MailboxError
 from mailtriage.outgoing.render import Renderer, RenderError
 from mailtriage.outgoing.transport.base import DeliveryError
-from mailtriage.outgoing.transport.smtp import SmtpTransport
 from mailtriage.policy.cases import State
 from mailtriage.policy.workdays import first_response_due
 from mailtriage.service.daemon import Daemon
@@ -297,7 +296,7 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     with store.session():
         pass
     print("store: ok")
-    mailbox = open_mailbox(config)
+    mailbox = open_mailbox(config, clock)
     try:
         mailbox.check()
     finally:
@@ -310,8 +309,10 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     print(f"templates: ok ({len(names)} files)")
     transport = open_transport(config, clock)
     try:
-        if isinstance(transport, SmtpTransport):
-            transport.check()
+        # SMTP and Graph can prove a login without sending; a Maildir has nothing to prove.
+        check = getattr(transport, "check", None)
+        if check is not None:
+            check()
     except DeliveryError as exc:
         raise CommandError(f"smtp: {exc.reason}") from exc
     finally:
