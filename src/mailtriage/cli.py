@@ -39,6 +39,7 @@ from mailtriage.transport.smtp import SmtpTransport
 from mailtriage.views import (
     case_object,
     cases_table,
+    credit_list,
     event_object,
     format_table,
     iso,
@@ -269,10 +270,18 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
             "owner",
             "credit_name",
             "messages",
+            "duplicate_of",
+            "cvss_vector",
+            "cvss_score",
+            "cvss_rating",
+            "cwe",
+            "cve",
+            "embargo_until",
         ):
             value = obj[key]
             shown = printable(str(value), 200) if value is not None else "-"
             print(f"{key + ':':20} {shown}")
+        print(f"{'duplicates:':20} {', '.join(obj['duplicates']) or '-'}")
         print("timeline:")
         for event in obj["timeline"]:
             detail = ", ".join(f"{k}={printable(str(v), 60)}" for k, v in event["detail"].items())
@@ -400,12 +409,7 @@ def cmd_purge(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 def cmd_credits(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     store = open_store(config)
     with store.session() as session:
-        rows = session.execute(
-            select(Case.credit_name, Case.ref)
-            .where(Case.credit_consent.is_(True), Case.credit_name.is_not(None))
-            .order_by(Case.year, Case.seq)
-        ).all()
-    items = [{"name": name, "ref": ref} for name, ref in rows]
+        items = credit_list(session)
     if args.json:
         _print_json(items)
     else:

@@ -13,6 +13,7 @@ from mailtriage.mailkinds import Payload
 from mailtriage.mailkinds._shared import AttachmentLine
 from mailtriage.mailkinds.acknowledgement import AcknowledgementPayload
 from mailtriage.mailkinds.closing import ClosingPayload
+from mailtriage.mailkinds.duplicate_notice import DuplicateNoticePayload
 from mailtriage.mailkinds.progress_update import ProgressPayload
 from mailtriage.mailkinds.redirect import RedirectPayload
 from mailtriage.mailkinds.relay import RelayPayload
@@ -73,6 +74,7 @@ EXAMPLES: dict[str, Payload] = {
         text=None,
     ),
     "relay": RelayPayload(ref=REF, text=STAFF_TEXT),
+    "duplicate_notice": DuplicateNoticePayload(ref=REF, credit_name="Sanne de Vries"),
     "staff_new_case": NewCasePayload(
         ref=REF,
         due_date=DUE,

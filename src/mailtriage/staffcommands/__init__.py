@@ -16,9 +16,12 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from mailtriage.staffcommands.assign import Assign
-from mailtriage.staffcommands.base import ArgumentError, StaffCommand, StepContext
+from mailtriage.staffcommands.base import ArgumentError, Precheck, StaffCommand, StepContext
 from mailtriage.staffcommands.close import Close
 from mailtriage.staffcommands.credit import Credit
+from mailtriage.staffcommands.cve import Cve
+from mailtriage.staffcommands.cwe import Cwe
+from mailtriage.staffcommands.duplicate import Duplicate
 from mailtriage.staffcommands.hold import Hold, Release
 from mailtriage.staffcommands.lang import Lang
 from mailtriage.staffcommands.note import Note
@@ -30,6 +33,7 @@ __all__ = [
     "COMMANDS",
     "REGISTRY",
     "ArgumentError",
+    "Precheck",
     "StaffCommand",
     "StepContext",
     "build_registry",
@@ -47,6 +51,9 @@ COMMANDS: tuple[type[StaffCommand], ...] = (
     Hold,
     Release,
     Lang,
+    Duplicate,
+    Cwe,
+    Cve,
 )
 
 

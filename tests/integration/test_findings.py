@@ -1,0 +1,174 @@
+"""Everything an analyst records about a finding, by mail (issue 16): duplicates, CVSS, CWE,
+CVE, embargo, the attachments and the case as staff need it.
+
+Through the whole daemon as in `test_staff.py`: reports and staff replies go into a real
+Dovecot over IMAP (staff mail with the Authentication-Results header our MX would add), one
+`mailtriage run --once` per step, and what a real SMTP server on loopback received and what
+`mailtriage case REF --json` says are read back. Refusals are part of each test: a command
+that is refused changes nothing and the confirmation says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from mailtriage.config import load_config
+from mailtriage.wiring import build
+from tests.integration.test_purge import desk_files, traces_in_files
+from tests.integration.test_staff import (
+    ANALYST,
+    EMMA,
+    LEAD,
+    PIETER,
+    confirmation,
+    credits,
+    report,
+    squeeze,
+    staff_says,
+    subject,
+    text,
+    to,
+)
+from tests.support.desk import STAFF_NOTIFY, Desk
+from tests.support.dovecot import Dovecot
+from tests.support.smtp import SmtpServer
+
+pytestmark = pytest.mark.integration
+
+VECTOR = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+
+
+def address(person: str) -> str:
+    return person.split("<", 1)[1].rstrip(">")
+
+
+@pytest.fixture
+def desk(tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer) -> Desk:
+    return Desk(
+        tmp_path,
+        dovecot,
+        smtp,
+        cases={
+            "staff": [address(ANALYST), address(LEAD)],
+            "staff_notify": STAFF_NOTIFY,
+            "trusted_authserv_ids": ["mx.example.nl"],
+        },
+    )
+
+
+def refused(mails: list, ref: str) -> str:
+    answer, said = confirmation(mails, ref)
+    assert "nothing changed" in subject(answer), subject(answer)
+    return squeeze(said)
+
+
+def test_a_duplicate_pair_is_linked_scored_told_of_the_fix_and_outlives_the_purge(
+    desk: Desk,
+) -> None:
+    original = report(desk, PIETER)  # Dutch
+    second = report(desk, EMMA, "en")
+
+    # Refusals first: an unknown case, the case itself, a vector and ids that do not parse.
+    said = refused(
+        staff_says(desk, second.notification, "#duplicate PZEM-SEC-2026-0999"), second.ref
+    )
+    assert "there is no case PZEM-SEC-2026-0999" in said
+    said = refused(staff_says(desk, second.notification, f"#duplicate {second.ref}"), second.ref)
+    assert "is this case itself" in said
+    said = refused(
+        staff_says(desk, original.notification, "#severity CVSS:3.1/AV:N/AC:L\n#cwe XSS"),
+        original.ref,
+    )
+    assert "not a valid CVSS vector" in said and "like CWE-79" in said
+    said = refused(staff_says(desk, original.notification, "#cve CVE-26-1"), original.ref)
+    assert "like CVE-2026-12345" in said
+    assert desk.case(second.ref)["state"] == "acknowledged"
+    assert desk.case(original.ref)["severity"] is None
+
+    # The finding scored and named on the original.
+    mails = staff_says(
+        desk,
+        original.notification,
+        f"#severity {VECTOR.lower()}\n#cwe cwe-639\n#cve CVE-2026-12345\n#credit P. Jansen",
+    )
+    _, said = confirmation(mails, original.ref)
+    assert f"severity: critical (CVSS 3.1 base score 9.8, Critical: {VECTOR})" in said
+    assert "weakness: CWE-639" in said and "CVE: CVE-2026-12345" in said
+    case = desk.case(original.ref)
+    assert (case["severity"], case["cvss_vector"], case["cvss_score"], case["cvss_rating"]) == (
+        "critical",
+        VECTOR,
+        9.8,
+        "Critical",
+    )
+    assert (case["cwe"], case["cve"]) == ("CWE-639", "CVE-2026-12345")
+
+    # The second report duplicates it: closed, linked both ways, its reporter told in English.
+    mails = staff_says(
+        desk, second.notification, f"#duplicate {original.ref.lower()}\n#credit Emma C."
+    )
+    _, said = confirmation(mails, second.ref)
+    assert f"closed as a duplicate of {original.ref}" in said
+    (notice,) = to(mails, second.reporter)
+    assert "already known to us" in subject(notice) and f"[{second.ref}]" in subject(notice)
+    assert "We will let you know when the vulnerability has been resolved" in squeeze(text(notice))
+    assert original.ref not in text(notice)  # an internal number, of someone else's report
+    assert to(mails, original.reporter) == []
+    dup = desk.case(second.ref)
+    assert (dup["state"], dup["close_reason"], dup["duplicate_of"]) == (
+        "closed",
+        "duplicate",
+        original.ref,
+    )
+    assert desk.case(original.ref)["duplicates"] == [second.ref]
+    code, shown = desk.cli("case", original.ref)
+    assert code == 0 and f"duplicates:          {second.ref}" in shown
+    # One finding, every consenting finder: the duplicate's finder under the original.
+    assert credits(desk) == [
+        {"name": "P. Jansen", "ref": original.ref},
+        {"name": "Emma C.", "ref": original.ref},
+    ]
+
+    # The original is fixed: both reporters get the closing, each in their own language.
+    mails = staff_says(desk, original.notification, "#close fixed")
+    _, said = confirmation(mails, original.ref)
+    assert "the reporter of 1 duplicate case was sent the closing message" in said
+    (closing_nl,) = to(mails, original.reporter)
+    (closing_en,) = to(mails, second.reporter)
+    assert "de kwetsbaarheid is verholpen" in squeeze(text(closing_nl))
+    assert "the vulnerability has been fixed" in squeeze(text(closing_en))
+    assert "Emma C." in text(closing_en)  # her own consent, on her own case
+    # Once: a reopened and again fixed original tells nobody twice.
+    staff_says(desk, original.notification, "#reopen")
+    mails = staff_says(desk, original.notification, "#close fixed")
+    assert to(mails, second.reporter) == []
+    kinds = [e["kind"] for e in desk.case(second.ref)["timeline"]]
+    assert kinds.count("duplicate-resolved") == 1
+
+    # After the purge of both: the finding stays, the finders' data does not.
+    desk.clock.set(desk.clock.now + dt.timedelta(days=91))
+    app = build(load_config(desk.config), desk.clock)
+    try:
+        purged = app.purger.run()
+    finally:
+        app.close()
+    assert sorted(purged.cases) == sorted([original.ref, second.ref])
+    case, dup = desk.case(original.ref), desk.case(second.ref)
+    assert case["purged_at"] and dup["purged_at"]
+    assert case["reporter"] is None and dup["reporter"] is None
+    assert (case["cvss_vector"], case["cvss_score"], case["cwe"], case["cve"]) == (
+        VECTOR,
+        9.8,
+        "CWE-639",
+        "CVE-2026-12345",
+    )
+    assert case["duplicates"] == [second.ref] and dup["duplicate_of"] == original.ref
+    assert credits(desk) == [
+        {"name": "P. Jansen", "ref": original.ref},
+        {"name": "Emma C.", "ref": original.ref},
+    ]
+    traces = [address(PIETER), address(EMMA), "Pieter Jansen", "Emma Clarke", "98765432"]
+    assert traces_in_files(desk_files(desk), traces) == []
