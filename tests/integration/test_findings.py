@@ -32,6 +32,7 @@ from tests.integration.test_staff import (
     text,
     to,
 )
+from tests.support.clock import local
 from tests.support.desk import STAFF_NOTIFY, Desk
 from tests.support.dovecot import Dovecot
 from tests.support.smtp import SmtpServer
@@ -172,3 +173,60 @@ def test_a_duplicate_pair_is_linked_scored_told_of_the_fix_and_outlives_the_purg
     ]
     traces = [address(PIETER), address(EMMA), "Pieter Jansen", "Emma Clarke", "98765432"]
     assert traces_in_files(desk_files(desk), traces) == []
+
+
+def test_an_embargo_is_told_to_the_reporter_shown_lifted_and_reminded_in_working_days(
+    desk: Desk,
+) -> None:
+    reported = report(desk, PIETER)  # Tuesday 24 November 2026, 07:30
+
+    said = refused(staff_says(desk, reported.notification, "#embargo 2026-11-20"), reported.ref)
+    assert "that day is over" in said
+    said = refused(staff_says(desk, reported.notification, "#embargo 31-12-2026"), reported.ref)
+    assert "YYYY-MM-DD" in said
+    said = refused(staff_says(desk, reported.notification, "#embargo none"), reported.ref)
+    assert "no embargo to lift" in said
+    assert desk.sent_to(reported.reporter) == [reported.ack]
+
+    mails = staff_says(desk, reported.notification, "#embargo 2026-12-31")
+    _, said = confirmation(mails, reported.ref)
+    assert "embargo until Thursday 31 December 2026 23:59 (Europe/Amsterdam)" in said
+    (notice,) = to(mails, reported.reporter)
+    assert "Afgesproken publicatiedatum" in subject(notice)
+    assert "donderdag 31 december 2026 23:59 (Europe/Amsterdam)" in text(notice)
+    assert desk.case(reported.ref)["embargo_until"] == "2026-12-31T23:59:59+01:00"
+    code, table = desk.cli("cases")
+    assert code == 0 and "EMBARGO" in table and "2026-12-31" in table
+
+    mails = staff_says(desk, reported.notification, "#embargo none")
+    (lifted,) = to(mails, reported.reporter)
+    assert "Publicatiedatum vervallen" in subject(lifted)
+    assert desk.case(reported.ref)["embargo_until"] is None
+    staff_says(desk, reported.notification, "#embargo 2026-12-31")
+
+    def reminders_at(moment: dt.datetime) -> list[str]:
+        mark = len(desk.smtp.received)
+        desk.clock.set(moment)
+        desk.run_once()
+        return [
+            subject(m)
+            for m in to(desk.smtp.received[mark:], STAFF_NOTIFY)
+            if "Embargo ends" in subject(m)
+        ]
+
+    # 10 working days before 31 December, Christmas and Boxing Day not counted: the 16th.
+    assert reminders_at(local(2026, 12, 15, 9)) == []
+    mark = len(desk.smtp.received)
+    assert reminders_at(local(2026, 12, 16, 9)) == [
+        f"[{reported.ref}] Embargo ends in 10 working days: "
+        "Thursday 31 December 2026 23:59 (Europe/Amsterdam)"
+    ]
+    (digest,) = [m for m in to(desk.smtp.received[mark:], STAFF_NOTIFY) if "digest" in subject(m)]
+    assert "until Thursday 31 December 2026 23:59 (Europe/Amsterdam)" in text(digest)
+    assert reminders_at(local(2026, 12, 16, 15)) == []  # once
+    assert reminders_at(local(2026, 12, 28, 9)) == []
+    assert reminders_at(local(2026, 12, 29, 9)) == [
+        f"[{reported.ref}] Embargo ends in 2 working days: "
+        "Thursday 31 December 2026 23:59 (Europe/Amsterdam)"
+    ]
+    assert reminders_at(local(2027, 1, 4, 9)) == []  # over

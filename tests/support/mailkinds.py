@@ -8,19 +8,22 @@ Shared by the kind tests and the template tests; a new kind adds its example her
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from mailtriage.mailkinds import Payload
 from mailtriage.mailkinds._shared import AttachmentLine
 from mailtriage.mailkinds.acknowledgement import AcknowledgementPayload
 from mailtriage.mailkinds.closing import ClosingPayload
 from mailtriage.mailkinds.duplicate_notice import DuplicateNoticePayload
+from mailtriage.mailkinds.embargo_notice import EmbargoNoticePayload
 from mailtriage.mailkinds.progress_update import ProgressPayload
 from mailtriage.mailkinds.redirect import RedirectPayload
 from mailtriage.mailkinds.relay import RelayPayload
 from mailtriage.mailkinds.staff_confirmation import ConfirmationPayload
 from mailtriage.mailkinds.staff_deadline import DeadlinePayload
 from mailtriage.mailkinds.staff_delivery_failed import DeliveryFailedPayload
-from mailtriage.mailkinds.staff_digest import DigestLine, DigestPayload
+from mailtriage.mailkinds.staff_digest import DigestLine, DigestPayload, EmbargoLine
+from mailtriage.mailkinds.staff_embargo_reminder import EmbargoReminderPayload
 from mailtriage.mailkinds.staff_new_case import EarlierCase, MaskedIndicators, NewCasePayload
 from mailtriage.mailkinds.staff_purge_incomplete import PurgeIncompletePayload
 from mailtriage.mailkinds.staff_quarantine import QuarantinePayload
@@ -31,6 +34,8 @@ from mailtriage.staffcommands import help_lines
 
 REF = "PZEM-SEC-2026-0007"
 CET = dt.timezone(dt.timedelta(hours=1))
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+EMBARGO_END = dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=AMSTERDAM)
 DUE = dt.datetime(2026, 12, 4, 23, 59, 59, tzinfo=CET)
 STAFF_TEXT = "Dank je, we hebben het lek gedicht. Kun je het nog eens proberen?"
 ATTACHMENT = AttachmentLine("poc.py", 2048, "text/x-python")
@@ -75,6 +80,17 @@ EXAMPLES: dict[str, Payload] = {
     ),
     "relay": RelayPayload(ref=REF, text=STAFF_TEXT),
     "duplicate_notice": DuplicateNoticePayload(ref=REF, credit_name="Sanne de Vries"),
+    "embargo_notice": EmbargoNoticePayload(ref=REF, until=EMBARGO_END),
+    "staff_embargo_reminder": EmbargoReminderPayload(
+        ref=REF,
+        until=EMBARGO_END,
+        workdays_left=10,
+        subject="XSS in het klantportaal",
+        state="fixing",
+        severity="high",
+        owner=None,
+        cve="CVE-2026-12345",
+    ),
     "staff_new_case": NewCasePayload(
         ref=REF,
         due_date=DUE,
@@ -96,7 +112,11 @@ EXAMPLES: dict[str, Payload] = {
     "staff_reminder": DEADLINE,
     "staff_escalation": DEADLINE,
     "staff_digest": DigestPayload(
-        today=dt.date(2026, 12, 7), overdue=(DIGEST_LINE,), due_soon=(), open=(DIGEST_LINE,)
+        today=dt.date(2026, 12, 7),
+        overdue=(DIGEST_LINE,),
+        due_soon=(),
+        open=(DIGEST_LINE,),
+        embargoes=(EmbargoLine(REF, EMBARGO_END, "fixing"),),
     ),
     "staff_confirmation": ConfirmationPayload(
         ref=REF,

@@ -22,6 +22,7 @@ from mailtriage.staffcommands.credit import Credit
 from mailtriage.staffcommands.cve import Cve
 from mailtriage.staffcommands.cwe import Cwe
 from mailtriage.staffcommands.duplicate import Duplicate
+from mailtriage.staffcommands.embargo import Embargo
 from mailtriage.staffcommands.hold import Hold, Release
 from mailtriage.staffcommands.lang import Lang
 from mailtriage.staffcommands.note import Note
@@ -54,6 +55,7 @@ COMMANDS: tuple[type[StaffCommand], ...] = (
     Duplicate,
     Cwe,
     Cve,
+    Embargo,
 )
 
 
