@@ -14,10 +14,13 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from mailtriage.casefiles import export_case
 from mailtriage.cases import State
 from mailtriage.clock import Clock, system_clock
 from mailtriage.config import (
@@ -89,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     case = sub.add_parser("case", help="one case with its timeline")
     case.add_argument("ref")
     case.add_argument("--json", action="store_true")
+    case.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the attachments, report.txt and every message's text into DIR (new)",
+    )
 
     deadline = sub.add_parser("deadline", help="first-assessment due moment for a receipt time")
     deadline.add_argument("datetime", help="ISO 8601; naive means the configured time zone")
@@ -245,6 +253,8 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
         case = session.scalars(select(Case).where(Case.ref == args.ref.upper())).first()
         if case is None:
             raise CommandError(f"no case {args.ref}")
+        if args.export:
+            return _export(config, session, case, Path(args.export))
         counts = message_counts(session, [case.id])
         obj = case_object(case, counts.get(case.id, 0), tz)
         obj["timeline"] = [event_object(e, tz) for e in case.events]
@@ -286,6 +296,22 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
         for event in obj["timeline"]:
             detail = ", ".join(f"{k}={printable(str(v), 60)}" for k, v in event["detail"].items())
             print(f"  {event['at']}  {event['kind']}  {detail}")
+    return EXIT_OK
+
+
+def _export(config: Config, session: Session, case: Case, folder: Path) -> int:
+    """`case REF --export DIR`: the same files as `#attachments`, unencrypted, for staff who
+    work on the server, and every message's text (masked)."""
+    if case.purged_at is not None:
+        raise CommandError(f"case {case.ref} has been purged: nothing is left to export")
+    staff = frozenset(a.lower() for a in config.cases.staff)
+    try:
+        written = export_case(session, case, staff, folder)
+    except FileExistsError:
+        raise CommandError(f"{folder} exists already; give a new folder") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {folder}: {exc.strerror}") from None
+    print(f"wrote {len(written)} files into {folder}")
     return EXIT_OK
 
 

@@ -11,6 +11,10 @@ that is refused changes nothing and the confirmation says why.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import subprocess
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
@@ -23,9 +27,12 @@ from tests.integration.test_staff import (
     EMMA,
     LEAD,
     PIETER,
+    TAG,
+    Reported,
     confirmation,
     credits,
     report,
+    send,
     squeeze,
     staff_says,
     subject,
@@ -35,7 +42,8 @@ from tests.integration.test_staff import (
 from tests.support.clock import local
 from tests.support.desk import STAFF_NOTIFY, Desk
 from tests.support.dovecot import Dovecot
-from tests.support.smtp import SmtpServer
+from tests.support.mails import make_mail
+from tests.support.smtp import Received, SmtpServer
 
 pytestmark = pytest.mark.integration
 
@@ -230,3 +238,130 @@ def test_an_embargo_is_told_to_the_reporter_shown_lifted_and_reminded_in_working
         "Thursday 31 December 2026 23:59 (Europe/Amsterdam)"
     ]
     assert reminders_at(local(2027, 1, 4, 9)) == []  # over
+
+
+# --------------------------------------------------------------------------- the evidence
+
+POC = b"import requests\n# IDOR: any order id answers\nfor i in range(1000, 1010):\n    print(requests.get(f'https://portal.example.nl/api/orders/{i}').text)\n"
+TRACE = random.Random(16).randbytes(150_000)  # incompressible
+SHOT = random.Random(61).randbytes(150_000)
+FILES = {
+    "poc_idor.py": POC,
+    "trace.bin": TRACE,
+    "screenshot.png": SHOT,
+    "report.txt": b"my notes\n",
+}
+PHRASE = "answers for every order id"
+
+
+def report_with_files(desk: Desk, person: str) -> Reported:
+    message = EmailMessage()
+    message["From"] = person
+    message["To"] = "security@example.nl"
+    message["Subject"] = "IDOR in the order API"
+    message["Date"] = format_datetime(desk.clock.now)
+    message["Message-ID"] = make_msgid("report", domain="example.test")
+    message.set_content(
+        f"Hello,\n\nhttps://portal.example.nl/api/orders/1001 {PHRASE} on 23 November 2026 "
+        f"at 14:05. Proof of concept attached.\n\nRegards,\n{person.split('<')[0].strip()}\n"
+        "+31 6 98765432\n"
+    )
+    for name, data in FILES.items():
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    mails = send(desk, message.as_bytes())
+    (ack,) = to(mails, address(person))
+    ref = TAG.search(subject(ack))
+    assert ref
+    (notice,) = [m for m in to(mails, STAFF_NOTIFY) if "New report" in subject(m)]
+    return Reported(ref.group(1), address(person), str(message["Message-ID"]), ack, notice)
+
+
+def zips_in(mail: Received) -> list[tuple[str, bytes]]:
+    return [
+        (part.get_filename() or "", part.get_payload(decode=True))
+        for part in mail.message.walk()
+        if part.get_content_type() == "application/zip"
+    ]
+
+
+def seven_zip(archive: bytes, folder: Path, password: str) -> subprocess.CompletedProcess[bytes]:
+    folder.mkdir()
+    path = folder / "in.zip"
+    path.write_bytes(archive)
+    return subprocess.run(
+        ["7z", "x", f"-p{password}", f"-o{folder / 'out'}", "-y", str(path)],
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_attachments_reach_the_asking_staff_member_only_in_an_encrypted_zip_and_export(
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer
+) -> None:
+    (tmp_path / "desk").mkdir()
+    desk = Desk(
+        tmp_path / "desk",
+        dovecot,
+        smtp,
+        cases={
+            "staff": [address(ANALYST), address(LEAD)],
+            "staff_notify": STAFF_NOTIFY,
+            "trusted_authserv_ids": ["mx.example.nl"],
+            "attachment_mail_max_bytes": 300_000,
+        },
+    )
+    reported = report_with_files(desk, EMMA)
+
+    # The reporter writing the command on her own case gets nothing of the sort.
+    mails = send(
+        desk,
+        make_mail(
+            sender=EMMA,
+            subject=f"Re: [{reported.ref}] We have received your report",
+            body="#attachments\n\nCould you send me the files back?",
+        ),
+    )
+    assert [zips_in(m) for m in mails] == [[] for _ in mails]
+
+    mails = staff_says(desk, reported.notification, "#attachments", language="en")
+    _, said = confirmation([m for m in mails if "Done:" in subject(m)], reported.ref)
+    assert "4 attachments and report.txt sent to you only, AES-encrypted ZIP in 2 mails" in said
+    carrying = [m for m in mails if zips_in(m)]
+    assert all(m.recipients == (address(ANALYST),) for m in carrying), [
+        m.recipients for m in carrying
+    ]
+    assert to(mails, reported.reporter) == [] and to(mails, STAFF_NOTIFY) == []
+    archives = [z for m in carrying for z in zips_in(m)]
+    assert [name for name, _ in archives] == [
+        f"{reported.ref}-attachments-1-of-2.zip",
+        f"{reported.ref}-attachments-2-of-2.zip",
+    ]
+    assert all(len(m.raw) < 300_000 for m in carrying)
+
+    unpacked: dict[str, bytes] = {}
+    for number, (_, archive) in enumerate(archives):
+        assert seven_zip(archive, tmp_path / f"wrong{number}", "guess").returncode != 0
+        done = seven_zip(archive, tmp_path / f"zip{number}", "infected")
+        assert done.returncode == 0, done.stderr
+        for path in (tmp_path / f"zip{number}" / "out").iterdir():
+            unpacked[path.name] = path.read_bytes()
+    expected = {**FILES, "report (2).txt": FILES["report.txt"]}
+    del expected["report.txt"]
+    report_txt = unpacked.pop("report.txt").decode()
+    assert unpacked == expected  # every byte, and names made unique beside report.txt
+    assert PHRASE in report_txt
+    for trace in (address(EMMA), "Emma Clarke", "98765432"):
+        assert trace not in report_txt
+
+    # The same on the server, unencrypted, with every message's text.
+    export = tmp_path / "export"
+    code, out = desk.cli("case", reported.ref, "--export", str(export))
+    assert code == 0, out
+    files = {p.name: p.read_bytes() for p in export.iterdir() if p.is_file()}
+    assert files == {**expected, "report.txt": report_txt.encode()}
+    texts = sorted(p.name for p in (export / "messages").iterdir())
+    assert texts == ["001-reporter.txt", "002-reporter.txt", "003-staff.txt"]
+    assert PHRASE in (export / "messages" / "001-reporter.txt").read_text()
+    assert oct(export.stat().st_mode & 0o777) == oct(0o700)
+    code, _ = desk.cli("case", reported.ref, "--export", str(export))
+    assert code != 0  # never into (or over) an existing folder

@@ -19,6 +19,7 @@ from mailtriage.mailkinds.embargo_notice import EmbargoNoticePayload
 from mailtriage.mailkinds.progress_update import ProgressPayload
 from mailtriage.mailkinds.redirect import RedirectPayload
 from mailtriage.mailkinds.relay import RelayPayload
+from mailtriage.mailkinds.staff_attachments import AttachmentsPayload, FileLine
 from mailtriage.mailkinds.staff_confirmation import ConfirmationPayload
 from mailtriage.mailkinds.staff_deadline import DeadlinePayload
 from mailtriage.mailkinds.staff_delivery_failed import DeliveryFailedPayload
@@ -150,6 +151,16 @@ EXAMPLES: dict[str, Payload] = {
     ),
     "staff_delivery_failed": DeliveryFailedPayload(
         ref=REF, permanent=True, reason="550 5.1.1 mailbox unavailable"
+    ),
+    "staff_attachments": AttachmentsPayload(
+        ref=REF,
+        part=1,
+        parts=2,
+        zip_name=f"{REF}-attachments-1-of-2.zip",
+        files=(FileLine("poc_idor.py", 388, "text/x-python"),),
+        report_included=True,
+        password_hint='"infected"',
+        max_mail_bytes=10_000_000,
     ),
     "staff_purge_incomplete": PurgeIncompletePayload(wal_bytes=1_048_576, attempts=4),
 }

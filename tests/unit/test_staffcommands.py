@@ -56,6 +56,7 @@ SAMPLES: dict[str, list[tuple[str, Action]]] = {
     "cwe": [("cwe-79", Action.CWE), ("862", Action.CWE)],
     "cve": [("CVE-2026-12345", Action.CVE)],
     "embargo": [("2026-12-31", Action.EMBARGO), ("None", Action.EMBARGO)],
+    "attachments": [("", Action.ATTACHMENTS)],
 }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from mailtriage.staffcommands.assign import Assign
+from mailtriage.staffcommands.attachments import Attachments
 from mailtriage.staffcommands.base import ArgumentError, Precheck, StaffCommand, StepContext
 from mailtriage.staffcommands.close import Close
 from mailtriage.staffcommands.credit import Credit
@@ -56,6 +57,7 @@ COMMANDS: tuple[type[StaffCommand], ...] = (
     Cwe,
     Cve,
     Embargo,
+    Attachments,
 )
 
 
