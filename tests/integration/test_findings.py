@@ -141,6 +141,18 @@ def test_a_duplicate_pair_is_linked_scored_told_of_the_fix_and_outlives_the_purg
         {"name": "Emma C.", "ref": original.ref},
     ]
 
+    # The case as staff need it, to the one who asked: links, score, notes; nobody else.
+    mails = staff_says(
+        desk, original.notification, "#show\n#note\nHosting gebeld, fix staat voor dinsdag."
+    )
+    views = [m for m in mails if "Case view" in subject(m)]
+    assert [m.recipients for m in views] == [(address(ANALYST),)]
+    view = squeeze(text(views[0]))
+    assert f"Duplicates: {second.ref}" in view and f"CVSS: {VECTOR} (base score 9.8" in view
+    assert "CWE: CWE-639" in view and "Credit: P. Jansen" in view
+    assert "note message=" in view and "Hosting gebeld, fix staat voor dinsdag." in view
+    assert "Pieter" not in view and address(PIETER) not in view
+
     # The original is fixed: both reporters get the closing, each in their own language.
     mails = staff_says(desk, original.notification, "#close fixed")
     _, said = confirmation(mails, original.ref)
@@ -181,6 +193,13 @@ def test_a_duplicate_pair_is_linked_scored_told_of_the_fix_and_outlives_the_purg
     ]
     traces = [address(PIETER), address(EMMA), "Pieter Jansen", "Emma Clarke", "98765432"]
     assert traces_in_files(desk_files(desk), traces) == []
+
+    # A CVE id often comes after publication: still taken on the purged case, and #show too.
+    mails = staff_says(desk, original.notification, "#cve CVE-2027-0042\n#show")
+    (view_mail,) = [m for m in mails if "Case view" in subject(m)]
+    view = squeeze(text(view_mail))
+    assert "CVE: CVE-2027-0042" in view and "Subject: (purged)" in view
+    assert f"Duplicates: {second.ref}" in view
 
 
 def test_an_embargo_is_told_to_the_reporter_shown_lifted_and_reminded_in_working_days(

@@ -20,6 +20,7 @@ from mailtriage.mailkinds.progress_update import ProgressPayload
 from mailtriage.mailkinds.redirect import RedirectPayload
 from mailtriage.mailkinds.relay import RelayPayload
 from mailtriage.mailkinds.staff_attachments import AttachmentsPayload, FileLine
+from mailtriage.mailkinds.staff_case_view import CaseViewPayload, TimelineLine
 from mailtriage.mailkinds.staff_confirmation import ConfirmationPayload
 from mailtriage.mailkinds.staff_deadline import DeadlinePayload
 from mailtriage.mailkinds.staff_delivery_failed import DeliveryFailedPayload
@@ -161,6 +162,38 @@ EXAMPLES: dict[str, Payload] = {
         report_included=True,
         password_hint='"infected"',
         max_mail_bytes=10_000_000,
+    ),
+    "staff_case_view": CaseViewPayload(
+        ref=REF,
+        state="fixing",
+        close_reason=None,
+        category="report",
+        language="nl",
+        subject="XSS in het klantportaal",
+        owner="anna@example.nl",
+        severity="critical",
+        cvss_vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+        cvss_score=9.8,
+        cvss_rating="Critical",
+        cwe="CWE-79",
+        cve=None,
+        received_at=DUE - dt.timedelta(days=7),
+        first_response_due=DUE,
+        first_response_at=DUE - dt.timedelta(days=2),
+        next_update_due=DUE + dt.timedelta(days=14),
+        closed_at=None,
+        purged_at=None,
+        embargo_until=EMBARGO_END,
+        duplicate_of=None,
+        duplicates=("PZEM-SEC-2026-0009",),
+        legal_hold=False,
+        credit_name=None,
+        messages=3,
+        timeline=(
+            TimelineLine(DUE - dt.timedelta(days=7), "state", "from=new, to=acknowledged"),
+            TimelineLine(DUE - dt.timedelta(days=3), "note", "Hosting gebeld.\nFix dinsdag."),
+        ),
+        timeline_cut=0,
     ),
     "staff_purge_incomplete": PurgeIncompletePayload(wal_bytes=1_048_576, attempts=4),
 }

@@ -57,6 +57,7 @@ SAMPLES: dict[str, list[tuple[str, Action]]] = {
     "cve": [("CVE-2026-12345", Action.CVE)],
     "embargo": [("2026-12-31", Action.EMBARGO), ("None", Action.EMBARGO)],
     "attachments": [("", Action.ATTACHMENTS)],
+    "show": [("", Action.SHOW)],
 }
 
 

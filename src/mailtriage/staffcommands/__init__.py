@@ -29,6 +29,7 @@ from mailtriage.staffcommands.lang import Lang
 from mailtriage.staffcommands.note import Note
 from mailtriage.staffcommands.reopen import Reopen
 from mailtriage.staffcommands.severity import Severity
+from mailtriage.staffcommands.show import Show
 from mailtriage.staffcommands.status import Status
 
 __all__ = [
@@ -58,6 +59,7 @@ COMMANDS: tuple[type[StaffCommand], ...] = (
     Cve,
     Embargo,
     Attachments,
+    Show,
 )
 
 
