@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mailtriage.casefiles import export_case
 from mailtriage.cases import State
@@ -227,7 +227,11 @@ def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     tz = config.deadlines.tz
     store = open_store(config)
     with store.session() as session:
-        query = select(Case).order_by(Case.received_at, Case.id)
+        query = (
+            select(Case)
+            .order_by(Case.received_at, Case.id)
+            .options(selectinload(Case.duplicate_of), selectinload(Case.duplicates))
+        )
         if args.state:
             query = query.where(Case.state == args.state)
         if args.overdue:

@@ -249,6 +249,8 @@ def _why(state: str, action: str, purged: bool) -> str:
                 "the case is already closed; to change the close reason, "
                 "#reopen it and #close it again"
             )
+        if action == Action.DUPLICATE:
+            return "the case is already closed; to link it as a duplicate, #reopen it first"
     if action == Action.REOPEN:
         return f"only a closed case can be reopened; this case is {state}"
     if action == Action.ACKNOWLEDGE:

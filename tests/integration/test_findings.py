@@ -24,6 +24,7 @@ from mailtriage.wiring import build
 from tests.integration.test_purge import desk_files, traces_in_files
 from tests.integration.test_staff import (
     ANALYST,
+    BAS,
     EMMA,
     LEAD,
     PIETER,
@@ -153,21 +154,30 @@ def test_a_duplicate_pair_is_linked_scored_told_of_the_fix_and_outlives_the_purg
     assert "note message=" in view and "Hosting gebeld, fix staat voor dinsdag." in view
     assert "Pieter" not in view and address(PIETER) not in view
 
-    # The original is fixed: both reporters get the closing, each in their own language.
-    mails = staff_says(desk, original.notification, "#close fixed")
+    # The original is resolved: the duplicate's reporter hears of it (in English); then
+    # the original's own reporter gets the closing, and nobody is told twice.
+    mails = staff_says(desk, original.notification, "#status resolved")
     _, said = confirmation(mails, original.ref)
     assert "the reporter of 1 duplicate case was sent the closing message" in said
-    (closing_nl,) = to(mails, original.reporter)
     (closing_en,) = to(mails, second.reporter)
-    assert "de kwetsbaarheid is verholpen" in squeeze(text(closing_nl))
+    assert to(mails, original.reporter) == []
     assert "the vulnerability has been fixed" in squeeze(text(closing_en))
     assert "Emma C." in text(closing_en)  # her own consent, on her own case
-    # Once: a reopened and again fixed original tells nobody twice.
-    staff_says(desk, original.notification, "#reopen")
     mails = staff_says(desk, original.notification, "#close fixed")
+    (closing_nl,) = to(mails, original.reporter)
+    assert "de kwetsbaarheid is verholpen" in squeeze(text(closing_nl))
     assert to(mails, second.reporter) == []
     kinds = [e["kind"] for e in desk.case(second.ref)["timeline"]]
     assert kinds.count("duplicate-resolved") == 1
+
+    # A third finder, after the fix: linked to the fixed case, told at once that it is fixed.
+    third = report(desk, BAS)
+    mails = staff_says(desk, third.notification, f"#duplicate {second.ref}")
+    _, said = confirmation(mails, third.ref)
+    assert f"closed as a duplicate of {original.ref} (via {second.ref})" in said
+    (closing,) = to(mails, third.reporter)
+    assert "de kwetsbaarheid is verholpen" in squeeze(text(closing))
+    assert desk.case(original.ref)["duplicates"] == [second.ref, third.ref]
 
     # After the purge of both: the finding stays, the finders' data does not.
     desk.clock.set(desk.clock.now + dt.timedelta(days=91))
@@ -176,7 +186,7 @@ def test_a_duplicate_pair_is_linked_scored_told_of_the_fix_and_outlives_the_purg
         purged = app.purger.run()
     finally:
         app.close()
-    assert sorted(purged.cases) == sorted([original.ref, second.ref])
+    assert sorted(purged.cases) == sorted([original.ref, second.ref, third.ref])
     case, dup = desk.case(original.ref), desk.case(second.ref)
     assert case["purged_at"] and dup["purged_at"]
     assert case["reporter"] is None and dup["reporter"] is None
@@ -186,12 +196,13 @@ def test_a_duplicate_pair_is_linked_scored_told_of_the_fix_and_outlives_the_purg
         "CWE-639",
         "CVE-2026-12345",
     )
-    assert case["duplicates"] == [second.ref] and dup["duplicate_of"] == original.ref
+    assert case["duplicates"] == [second.ref, third.ref] and dup["duplicate_of"] == original.ref
     assert credits(desk) == [
         {"name": "P. Jansen", "ref": original.ref},
         {"name": "Emma C.", "ref": original.ref},
     ]
-    traces = [address(PIETER), address(EMMA), "Pieter Jansen", "Emma Clarke", "98765432"]
+    traces = [address(p) for p in (PIETER, EMMA, BAS)]
+    traces += ["Pieter Jansen", "Emma Clarke", "Bas Hendriks", "98765432"]
     assert traces_in_files(desk_files(desk), traces) == []
 
     # A CVE id often comes after publication: still taken on the purged case, and #show too.
@@ -199,7 +210,7 @@ def test_a_duplicate_pair_is_linked_scored_told_of_the_fix_and_outlives_the_purg
     (view_mail,) = [m for m in mails if "Case view" in subject(m)]
     view = squeeze(text(view_mail))
     assert "CVE: CVE-2027-0042" in view and "Subject: (purged)" in view
-    assert f"Duplicates: {second.ref}" in view
+    assert f"Duplicates: {second.ref}, {third.ref}" in view
 
 
 def test_an_embargo_is_told_to_the_reporter_shown_lifted_and_reminded_in_working_days(
