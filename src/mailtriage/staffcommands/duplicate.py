@@ -16,7 +16,7 @@ from mailtriage.duplicates import find_case, is_fixed, root_of, tell_linked
 from mailtriage.findings import FindingError, parse_case_ref
 from mailtriage.staffcommands.base import ArgumentError, Precheck, StaffCommand, StepContext
 from mailtriage.states import Action
-from mailtriage.store.models import CaseEvent
+from mailtriage.store.models import Case, CaseEvent
 
 
 class Duplicate(StaffCommand):
@@ -68,7 +68,10 @@ class Duplicate(StaffCommand):
         via = f" (via {other.ref})" if other.id != original.id else ""
         line = f"closed as a duplicate of {original.ref}{via}; "
         if is_fixed(original):
-            told = tell_linked(session, original, context.replies, context.now, only=case)
+            # This reporter, and any handed on from this case, hear of the fix at once.
+            session.flush()  # so `original.duplicates` lists the links just made
+            tell_linked(session, original, context.replies, context.now)
+            told = _told(case)
             return line + (
                 f"{original.ref} is fixed already, so the reporter was sent the closing message"
                 if told
@@ -78,3 +81,9 @@ class Duplicate(StaffCommand):
         if refusal is not None:
             return line + f"the reporter was not told ({refusal})"
         return line + "the reporter was told the issue is known and that they will hear of the fix"
+
+
+def _told(case: Case) -> bool:
+    """Whether the closing notice `tell_linked` just recorded for `case` was queued."""
+    last = next((e for e in reversed(case.events) if e.kind == "duplicate-resolved"), None)
+    return bool(last is not None and (last.detail or {}).get("told"))
