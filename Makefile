@@ -14,7 +14,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # runs it, parse workers) shares one timeline instead of each starting at the instant anew.
 FAKETIME_INSTANTS ?= 2026-12-07T18:30:00 2027-03-28T01:30:00 2026-12-31T23:30:00
 
-.PHONY: test test-plain test-faketime demo lint dovecot faketime systemd-tools venv clean bench
+.PHONY: test test-plain test-faketime demo lint dovecot faketime systemd-tools p7zip venv clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,15 +52,24 @@ systemd-tools:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq systemd >/dev/null; \
 	fi
 
+# 7z, for the test that opens the AES-encrypted attachments ZIP (#attachments) in a standard
+# tool, as staff will.
+p7zip:
+	@if ! command -v 7z >/dev/null 2>&1; then \
+		echo "installing 7z (p7zip-full) through apt"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq p7zip-full >/dev/null; \
+	fi
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench migrations demo
 
 test: test-plain test-faketime
 
-test-plain: $(VENV)/.installed-test dovecot systemd-tools lint
+test-plain: $(VENV)/.installed-test dovecot systemd-tools p7zip lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-faketime: $(VENV)/.installed-test dovecot faketime
+test-faketime: $(VENV)/.installed-test dovecot faketime p7zip
 	@set -e; for instant in $(FAKETIME_INSTANTS); do \
 		at=$$(echo $$instant | tr T ' '); \
 		offset=$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) )); \

@@ -119,6 +119,11 @@ class CasesConfig:
     max_attempts: int = 3
     max_autoreplies_per_sender_per_day: int = 5
     autoreply_max_age_days: int = 7
+    # `#attachments`: the password of the AES-encrypted ZIP the case's files are mailed in
+    # ("infected" is the convention that keeps mail gateways from stripping proof-of-concept
+    # code), and the size one such mail stays under; a larger set goes in several mails.
+    attachment_zip_password: str = "infected"
+    attachment_mail_max_bytes: int = 10_000_000
 
     @property
     def assign_domains(self) -> tuple[str, ...]:

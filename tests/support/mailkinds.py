@@ -8,19 +8,25 @@ Shared by the kind tests and the template tests; a new kind adds its example her
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from mailtriage.desk.staffcommands import help_lines
 from mailtriage.outgoing.mailkinds import Payload
 from mailtriage.outgoing.mailkinds._shared import AttachmentLine
 from mailtriage.outgoing.mailkinds.acknowledgement import AcknowledgementPayload
 from mailtriage.outgoing.mailkinds.closing import ClosingPayload
+from mailtriage.outgoing.mailkinds.duplicate_notice import DuplicateNoticePayload
+from mailtriage.outgoing.mailkinds.embargo_notice import EmbargoNoticePayload
 from mailtriage.outgoing.mailkinds.progress_update import ProgressPayload
 from mailtriage.outgoing.mailkinds.redirect import RedirectPayload
 from mailtriage.outgoing.mailkinds.relay import RelayPayload
+from mailtriage.outgoing.mailkinds.staff_attachments import AttachmentsPayload, FileLine
+from mailtriage.outgoing.mailkinds.staff_case_view import CaseViewPayload, TimelineLine
 from mailtriage.outgoing.mailkinds.staff_confirmation import ConfirmationPayload
 from mailtriage.outgoing.mailkinds.staff_deadline import DeadlinePayload
 from mailtriage.outgoing.mailkinds.staff_delivery_failed import DeliveryFailedPayload
-from mailtriage.outgoing.mailkinds.staff_digest import DigestLine, DigestPayload
+from mailtriage.outgoing.mailkinds.staff_digest import DigestLine, DigestPayload, EmbargoLine
+from mailtriage.outgoing.mailkinds.staff_embargo_reminder import EmbargoReminderPayload
 from mailtriage.outgoing.mailkinds.staff_new_case import (
     EarlierCase,
     MaskedIndicators,
@@ -34,6 +40,8 @@ from mailtriage.outgoing.mailkinds.staff_stranger_on_case import StrangerPayload
 
 REF = "PZEM-SEC-2026-0007"
 CET = dt.timezone(dt.timedelta(hours=1))
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+EMBARGO_END = dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=AMSTERDAM)
 DUE = dt.datetime(2026, 12, 4, 23, 59, 59, tzinfo=CET)
 STAFF_TEXT = "Dank je, we hebben het lek gedicht. Kun je het nog eens proberen?"
 ATTACHMENT = AttachmentLine("poc.py", 2048, "text/x-python")
@@ -77,6 +85,18 @@ EXAMPLES: dict[str, Payload] = {
         text=None,
     ),
     "relay": RelayPayload(ref=REF, text=STAFF_TEXT),
+    "duplicate_notice": DuplicateNoticePayload(ref=REF, credit_name="Sanne de Vries"),
+    "embargo_notice": EmbargoNoticePayload(ref=REF, until=EMBARGO_END),
+    "staff_embargo_reminder": EmbargoReminderPayload(
+        ref=REF,
+        until=EMBARGO_END,
+        workdays_left=10,
+        subject="XSS in het klantportaal",
+        state="fixing",
+        severity="high",
+        owner=None,
+        cve="CVE-2026-12345",
+    ),
     "staff_new_case": NewCasePayload(
         ref=REF,
         due_date=DUE,
@@ -98,7 +118,11 @@ EXAMPLES: dict[str, Payload] = {
     "staff_reminder": DEADLINE,
     "staff_escalation": DEADLINE,
     "staff_digest": DigestPayload(
-        today=dt.date(2026, 12, 7), overdue=(DIGEST_LINE,), due_soon=(), open=(DIGEST_LINE,)
+        today=dt.date(2026, 12, 7),
+        overdue=(DIGEST_LINE,),
+        due_soon=(),
+        open=(DIGEST_LINE,),
+        embargoes=(EmbargoLine(REF, EMBARGO_END, "fixing"),),
     ),
     "staff_confirmation": ConfirmationPayload(
         ref=REF,
@@ -132,6 +156,48 @@ EXAMPLES: dict[str, Payload] = {
     ),
     "staff_delivery_failed": DeliveryFailedPayload(
         ref=REF, permanent=True, reason="550 5.1.1 mailbox unavailable"
+    ),
+    "staff_attachments": AttachmentsPayload(
+        ref=REF,
+        part=1,
+        parts=2,
+        zip_name=f"{REF}-attachments-1-of-2.zip",
+        files=(FileLine("poc_idor.py", 388, "text/x-python"),),
+        report_included=True,
+        password_hint='"infected"',
+        max_mail_bytes=10_000_000,
+    ),
+    "staff_case_view": CaseViewPayload(
+        ref=REF,
+        state="fixing",
+        close_reason=None,
+        category="report",
+        language="nl",
+        subject="XSS in het klantportaal",
+        owner="anna@example.nl",
+        severity="critical",
+        cvss_vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+        cvss_score=9.8,
+        cvss_rating="Critical",
+        cwe="CWE-79",
+        cve=None,
+        received_at=DUE - dt.timedelta(days=7),
+        first_response_due=DUE,
+        first_response_at=DUE - dt.timedelta(days=2),
+        next_update_due=DUE + dt.timedelta(days=14),
+        closed_at=None,
+        purged_at=None,
+        embargo_until=EMBARGO_END,
+        duplicate_of=None,
+        duplicates=("PZEM-SEC-2026-0009",),
+        legal_hold=False,
+        credit_name=None,
+        messages=3,
+        timeline=(
+            TimelineLine(DUE - dt.timedelta(days=7), "state", "from=new, to=acknowledged"),
+            TimelineLine(DUE - dt.timedelta(days=3), "note", "Hosting gebeld.\nFix dinsdag."),
+        ),
+        timeline_cut=0,
     ),
     "staff_purge_incomplete": PurgeIncompletePayload(wal_bytes=1_048_576, attempts=4),
 }

@@ -42,12 +42,22 @@ SAMPLES: dict[str, list[tuple[str, Action]]] = {
     ],
     "close": [("fixed", Action.CLOSE)],
     "reopen": [("", Action.REOPEN)],
-    "severity": [("HIGH", Action.SEVERITY)],
+    "severity": [
+        ("HIGH", Action.SEVERITY),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Action.SEVERITY),
+        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N", Action.SEVERITY),
+    ],
     "assign": [("<piet@pzem.nl>", Action.ASSIGN)],
     "credit": [("Jane Doe", Action.CREDIT), ("Withdraw", Action.CREDIT_WITHDRAW)],
     "hold": [("", Action.HOLD)],
     "release": [("", Action.RELEASE)],
     "lang": [("EN", Action.LANG)],
+    "duplicate": [("pzem-sec-2026-0005", Action.DUPLICATE)],
+    "cwe": [("cwe-79", Action.CWE), ("862", Action.CWE)],
+    "cve": [("CVE-2026-12345", Action.CVE)],
+    "embargo": [("2026-12-31", Action.EMBARGO), ("None", Action.EMBARGO)],
+    "attachments": [("", Action.ATTACHMENTS)],
+    "show": [("", Action.SHOW)],
 }
 
 

@@ -42,7 +42,15 @@ BOOKS = (
     Action.HOLD,
     Action.RELEASE,
     Action.LANG,
+    Action.CWE,
+    Action.CVE,
+    Action.EMBARGO,
+    Action.ATTACHMENTS,
+    Action.SHOW,
 )
+# What a purged case still takes: consent can always be withdrawn; CWE and CVE are facts
+# about the finding (a CVE id often comes after the purge); `#show` only reads.
+PURGED_OK = (Action.CREDIT_WITHDRAW, Action.CWE, Action.CVE, Action.SHOW)
 
 
 def expected_table() -> dict[tuple[str, str], str]:
@@ -51,6 +59,7 @@ def expected_table() -> dict[tuple[str, str], str]:
         for action, target in STATUS.items():
             table[(state, action)] = target
         table[(state, Action.CLOSE)] = CLOSED
+        table[(state, Action.DUPLICATE)] = CLOSED
     table[(NEW, Action.RELAY)] = TRI
     table[(ACK, Action.RELAY)] = TRI
     table[(TRI, Action.RELAY)] = TRI
@@ -107,8 +116,9 @@ def test_illegal_pair(state: str, action: Action) -> None:
 
 @pytest.mark.parametrize(("state", "action"), PAIRS, ids=pair_id)
 def test_purged_pair(state: str, action: Action) -> None:
-    """On a purged case only '#credit withdraw' is still honoured, whatever the state."""
-    if action == Action.CREDIT_WITHDRAW:
+    """On a purged case only '#credit withdraw', '#cwe', '#cve' and '#show' are still
+    honoured, whatever the state."""
+    if action in PURGED_OK:
         assert transition(state, action, purged=True) == state
         return
     with pytest.raises(IllegalTransition) as caught:
@@ -165,9 +175,9 @@ def test_allowed_when_closed() -> None:
 
 
 def test_allowed_when_purged() -> None:
-    assert frozenset({Action.CREDIT_WITHDRAW}) == ALLOWED_WHEN_PURGED
+    assert frozenset(PURGED_OK) == ALLOWED_WHEN_PURGED
     for state in State.ALL:
-        assert allowed_actions(state, purged=True) == (Action.CREDIT_WITHDRAW,)
+        assert allowed_actions(state, purged=True) == PURGED_OK
 
 
 def test_allowed_actions_of_new() -> None:
@@ -176,6 +186,7 @@ def test_allowed_actions_of_new() -> None:
         *STATUS,
         Action.RELAY,
         Action.CLOSE,
+        Action.DUPLICATE,
         *BOOKS,
     )
 
@@ -249,6 +260,15 @@ def test_relay_goes_before_close() -> None:
         Action.CLOSE,
     )
     assert walk(FIX, with_relay([Action.CLOSE]))[-1].after == CLOSED
+
+
+def test_relay_goes_before_duplicate() -> None:
+    assert with_relay([Action.CWE, Action.DUPLICATE]) == (
+        Action.CWE,
+        Action.RELAY,
+        Action.DUPLICATE,
+    )
+    assert walk(TRI, with_relay([Action.DUPLICATE]))[-1].after == CLOSED
 
 
 def test_relay_goes_after_reopen() -> None:

@@ -8,7 +8,9 @@ reminder is sent twice and none is lost. The scheduler only decides how often to
   escalation once on every working day after the due moment passed, until staff answer;
 - progress updates: a case being worked on (`triaged`, `fixing`, `needs-info`) whose reporter
   has heard nothing for `update_interval_workdays` gets the automatic update, staff are told;
-- the digest: each working-day morning, what is open, due and overdue, to `staff_notify`.
+- the digest: each working-day morning, what is open, due and overdue, and the embargoes
+  still running, to `staff_notify`;
+- embargo reminders: 10 and 2 working days before an agreed embargo ends (`embargoes.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from mailtriage.clock import Clock
 from mailtriage.config import Config
+from mailtriage.desk.embargoes import active_embargoes, embargo_reminders
 from mailtriage.desk.replies import REPORTER_KINDS, AutoReplyLedger, Replies
 from mailtriage.outgoing.masking import mask_personal
 from mailtriage.policy.cases import State
@@ -58,6 +61,7 @@ class Jobs:
     def run_all(self) -> JobReport:
         report = JobReport()
         self.first_response_reminders(report)
+        self.embargo_reminders(report)
         self.progress_updates(report)
         self.digest(report)
         return report
@@ -106,6 +110,20 @@ class Jobs:
         context = {"overdue_workdays": overdue}
         self.replies.notify_staff(session, "staff_escalation", context, case=case)
         self._event(case, "escalation", {"day": today.isoformat(), "overdue_workdays": overdue})
+
+    # -- embargoes ----------------------------------------------------------------------
+
+    def embargo_reminders(self, report: JobReport | None = None) -> JobReport:
+        """Staff reminded 10 and 2 working days before an embargo ends (`embargoes.py`);
+        counted with the reminders."""
+        report = report or JobReport()
+        if not self.config.cases.staff_notify:
+            return report
+        with self.store.session() as session:
+            report.reminders += embargo_reminders(
+                session, self.calendar, self.tz, self.replies, self.clock()
+            )
+        return report
 
     # -- progress updates --------------------------------------------------------------
 
@@ -237,6 +255,7 @@ class Jobs:
                     row(c) for c in waiting if now <= c.first_response_due <= tomorrow_end
                 ],  # type: ignore[operator]
                 "open": [row(c) for c in open_cases],
+                "embargoes": active_embargoes(session, now),
             }
             self.replies.notify_staff(session, "staff_digest", context)
             # Checked and recorded in one write transaction: two processes cannot both send.

@@ -3,7 +3,9 @@
 What goes: the reporter's address and name, every stored message of the case (raw bytes,
 parsed text, subjects, threading ids, attachment names), the outgoing mail to and about them,
 and the free text of the timeline. What stays: the reference, dates, states, severity, close
-reason, counts, and the credit name only while consent stands. A case under legal hold waits.
+reason, counts, and the credit name only while consent stands; the finding's CVSS, CWE, CVE,
+embargo day and duplicate links (issue 16). A case under legal hold waits, and so does a
+duplicate whose reporter still waits to hear of the fix (`duplicates.purge_start`).
 
 Order makes it safe to interrupt: first the mailbox copies are expunged (idempotent; the ids
 to find them are still in the store), then each case is purged in one transaction, so a kill
@@ -40,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from mailtriage.clock import Clock
 from mailtriage.config import Config
+from mailtriage.desk.duplicates import purge_start
 from mailtriage.inbound.mime.head_scan import HEAD_SCAN_BYTES, HeadFacts, head_facts
 from mailtriage.mailbox.base import Mailbox, MailboxError, MessageKey
 from mailtriage.policy.cases import State, refs_in_subject
@@ -86,6 +89,15 @@ KEPT_DETAIL_KEYS = frozenset(
         "reason",
         "unprocessed",
         "due",
+        # issue 16: facts about the finding (a case reference, CWE, CVE, CVSS, a day)
+        "of",
+        "duplicate",
+        "told",
+        "cwe",
+        "cve",
+        "cvss",
+        "score",
+        "until",
     }
 )
 # ... except `reason` where it can carry free text from outside (an SMTP reply, a refusal).
@@ -166,8 +178,9 @@ class Purger:
                 if case.close_reason == "redirected"
                 else retention.purge_after_closed_days
             )
-            assert case.closed_at is not None
-            if case.closed_at + dt.timedelta(days=days) > now:
+            # A duplicate waits until its reporter heard of the fix (`duplicates`).
+            start = purge_start(case)
+            if start is None or start + dt.timedelta(days=days) > now:
                 continue
             (held if case.legal_hold else due).append(case)
         return due, held

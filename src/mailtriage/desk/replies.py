@@ -243,6 +243,29 @@ class Replies:
         )
         return None
 
+    def reporter_notice(
+        self, session: Session, case: Case, kind: str, context: dict[str, Any]
+    ) -> str | None:
+        """Queue a notice to the reporter that staff's command caused (a duplicate link, an
+        embargo); returns why it may not go, or None. Like the closing: once per decision,
+        so only the recipient part of the guard applies, not the daily cap."""
+        recipient = case.reporter_address
+        refusal = autoreply_refusal(self.guard, recipient, 0)
+        if refusal is not None:
+            return refusal
+        assert recipient is not None
+        self._queue(
+            session,
+            case=case,
+            kind=kind,
+            language=case.language,
+            recipient=recipient,
+            context=context,
+            automatic=False,
+            auto_submitted="auto-generated",
+        )
+        return None
+
     @staticmethod
     def _reporter_thread(session: Session, case: Case) -> tuple[str | None, list[str]]:
         """In-Reply-To and References answering the reporter's newest mail on `case`."""
@@ -282,6 +305,30 @@ class Replies:
                 "ignored": ignored,
                 **(details or {}),
             },
+            automatic=False,
+            auto_submitted="auto-replied",
+        )
+
+    def to_staff_member(
+        self,
+        session: Session,
+        case: Case,
+        recipient: str,
+        kind: str,
+        context: dict[str, Any],
+    ) -> OutboxMail | None:
+        """A mail for the one staff member who asked for it (`#attachments`, `#show`): only
+        ever to an address in `cases.staff`; any other recipient gets nothing (None)."""
+        staff = {a.lower() for a in self.config.cases.staff}
+        if recipient.lower() not in staff:
+            return None
+        return self._queue(
+            session,
+            case=case,
+            kind=kind,
+            language="en",
+            recipient=recipient.lower(),
+            context=context,
             automatic=False,
             auto_submitted="auto-replied",
         )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.desk.replies import Replies
-from mailtriage.desk.staffcommands import REGISTRY, StepContext
+from mailtriage.desk.staffcommands import REGISTRY, Precheck, StepContext
 from mailtriage.inbound.message import InboundMail
 from mailtriage.policy.commands import Command
 from mailtriage.policy.staffmail import NOTIFICATION_OPENINGS, StaffReading, read_staff_mail
@@ -69,7 +69,7 @@ class StaffDesk:
         parsed = reading.parsed
         outcome = StaffOutcome(results=[], unprocessed=[], ignored=[])
         outcome.unprocessed.extend(f"{line}: {reason}" for line, reason in parsed.unknown)
-        outcome.unprocessed.extend(self._refusals(parsed.commands))
+        outcome.unprocessed.extend(self._refusals(session, case, parsed.commands))
         outcome.unprocessed.extend(reading.problems)
         steps: tuple[Step, ...] = ()
         if not outcome.unprocessed:
@@ -117,10 +117,14 @@ class StaffDesk:
                 "quoted above)"
             )
 
-    def _refusals(self, commands: tuple[Command, ...]) -> list[str]:
-        """What the installation's config refuses among well-formed commands (an `#assign`
-        outside the staff domains): each command module says for itself."""
-        refusals = (REGISTRY[c.name].refusal(c.argument, self.config) for c in commands)
+    def _refusals(
+        self, session: Session, case: Case, commands: tuple[Command, ...]
+    ) -> list[str]:
+        """What the installation's config or the case refuses among well-formed commands (an
+        `#assign` outside the staff domains, a `#duplicate` of an unknown case): each command
+        module says for itself."""
+        check = Precheck(session=session, case=case, config=self.config, now=self.clock())
+        refusals = (REGISTRY[c.name].refusal_on(c.argument, check) for c in commands)
         return [r for r in refusals if r is not None]
 
     def _apply(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-__all__ = ["format_date"]
+__all__ = ["format_date", "format_moment"]
 
 _DAYS: dict[str, tuple[str, ...]] = {
     # Monday first, as `date.weekday()` counts. Dutch day and month names are lower case.
@@ -45,3 +45,13 @@ def format_date(value: dt.date | dt.datetime, language: Literal["nl", "en"]) -> 
     day = _DAYS[language][value.weekday()]
     month = _MONTHS[language][value.month - 1]
     return f"{day} {value.day} {month} {value.year}"
+
+
+def format_moment(value: dt.datetime, language: Literal["nl", "en"]) -> str:
+    """'donderdag 31 december 2026 23:59 (Europe/Amsterdam)': a moment written out with its
+    zone by name, so nobody has to guess which midnight is meant (an embargo's end; CERT/CC
+    VINCE users asked for exactly this). `value` carries the zone to show (a ZoneInfo)."""
+    if value.tzinfo is None:
+        raise ValueError("a moment needs a time zone")
+    zone = getattr(value.tzinfo, "key", None) or value.strftime("UTC%z")
+    return f"{format_date(value, language)} {value:%H:%M} ({zone})"

@@ -54,6 +54,7 @@ class Letters:
         payload = kind.build(source)
         rendered = kind.render(self.renderer, row.language, payload)
         files = self._relayed_files(session, row) if kind.carries_staff_words(payload) else []
+        files += kind.files(source, payload)
         return compose(
             from_address=self.config.smtp.from_address,
             from_name=self.config.smtp.from_name,

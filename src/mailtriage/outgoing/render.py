@@ -31,7 +31,7 @@ from jinja2 import (
 
 from mailtriage.datafiles import data_dir
 from mailtriage.outgoing.compose import MAX_SUBJECT, clean_header_text
-from mailtriage.outgoing.dates import format_date
+from mailtriage.outgoing.dates import format_date, format_moment
 from mailtriage.outgoing.masking import mask_personal
 
 __all__ = [
@@ -157,7 +157,11 @@ class Renderer:
         def date_filter(value: dt.date, override: TemplateLanguage | None = None) -> str:
             return format_date(value, override or language)
 
+        def moment_filter(value: dt.datetime, override: TemplateLanguage | None = None) -> str:
+            return format_moment(value, override or language)
+
         env.filters["date"] = date_filter
+        env.filters["moment"] = moment_filter
         env.filters["mask"] = _mask_filter
         return env
 

@@ -24,17 +24,21 @@ The table, and why:
 - `#close REASON`: from every open state → `closed`. The reason is stored beside the state
   (`CLOSE_REASONS`), not in it. Closing a closed case again is refused: `#reopen` and
   `#close` with the new reason, so the timeline shows both.
+- `#duplicate REF2` closes like `#close duplicate` (from every open state → `closed`) and
+  links the case to REF2; a relay in the same mail goes before it, as with `#close`.
 - `#reopen`: `closed` → `triaged`, and only from `closed`. A reopened case has had staff
   attention, so it does not go back to waiting for a first assessment.
 - `#note`, `#severity`, `#assign`, `#credit NAME`, `#credit withdraw`, `#hold`, `#release`,
-  `#lang nl|en` do not change the state and are allowed in every state, `closed` included: a
+  `#lang nl|en`, `#cwe`, `#cve`, `#embargo`, `#attachments`, `#show` do not change the state
+  and are allowed in every state, `closed` included: a
   closed case still gets notes, its severity and owner may be corrected, the reporter may give
   or withdraw consent to be credited until the purge (the closing mail invites exactly that),
   and a legal hold matters most after closing, when the purge clock runs.
 
 A purged case has no state of its own here: `purged` is a flag on a closed case (its
 `purged_at`), passed as `purged=True`. Its reporter's data is gone, so only
-`#credit withdraw` is still honoured (`ALLOWED_WHEN_PURGED`): withdrawing consent must
+`#credit withdraw` is still honoured (`ALLOWED_WHEN_PURGED`), with `#cwe`, `#cve` (facts
+about the finding, often known only after publication) and `#show`: withdrawing consent must
 always be possible, while recording a name, a note, a hold or a reopening would have
 nothing left to act on.
 
@@ -61,6 +65,7 @@ class Action(StrEnum):
     RESOLVE = "status:resolved"
     RELAY = "relay"
     CLOSE = "close"
+    DUPLICATE = "duplicate"
     REOPEN = "reopen"
     NOTE = "note"
     SEVERITY = "severity"
@@ -70,6 +75,11 @@ class Action(StrEnum):
     HOLD = "hold"
     RELEASE = "release"
     LANG = "lang"
+    CWE = "cwe"
+    CVE = "cve"
+    EMBARGO = "embargo"
+    ATTACHMENTS = "attachments"
+    SHOW = "show"
 
 
 # `#status X` names its target state; this is the vocabulary of that command.
@@ -103,9 +113,18 @@ BOOKKEEPING: tuple[Action, ...] = (
     Action.HOLD,
     Action.RELEASE,
     Action.LANG,
+    Action.CWE,
+    Action.CVE,
+    Action.EMBARGO,
+    Action.ATTACHMENTS,
+    Action.SHOW,
 )
 
-ALLOWED_WHEN_PURGED: frozenset[Action] = frozenset({Action.CREDIT_WITHDRAW})
+# CWE and CVE describe the finding, not the finder: a CVE id is often assigned after
+# publication, long after the purge. `#show` only reads what is left.
+ALLOWED_WHEN_PURGED: frozenset[Action] = frozenset(
+    {Action.CREDIT_WITHDRAW, Action.CWE, Action.CVE, Action.SHOW}
+)
 
 
 def _table() -> dict[tuple[str, str], str]:
@@ -114,6 +133,7 @@ def _table() -> dict[tuple[str, str], str]:
         for target, action in STATUS_ACTIONS.items():
             table[(state, action)] = target
         table[(state, Action.CLOSE)] = State.CLOSED
+        table[(state, Action.DUPLICATE)] = State.CLOSED
     table[(State.NEW, Action.RELAY)] = State.TRIAGED
     table[(State.ACKNOWLEDGED, Action.RELAY)] = State.TRIAGED
     for state in (State.TRIAGED, State.NEEDS_INFO, State.FIXING, State.RESOLVED):
@@ -202,7 +222,8 @@ def with_relay(actions: Iterable[str]) -> tuple[Action, ...]:
     first `close` (so "#close fixed" above a last word to the reporter sends that word before
     the case closes), else last (so "#reopen" above a text reopens first, then sends)."""
     ordered = [Action(a) for a in actions]
-    at = ordered.index(Action.CLOSE) if Action.CLOSE in ordered else len(ordered)
+    closing = [i for i, a in enumerate(ordered) if a in (Action.CLOSE, Action.DUPLICATE)]
+    at = closing[0] if closing else len(ordered)
     ordered.insert(at, Action.RELAY)
     return tuple(ordered)
 
@@ -228,6 +249,8 @@ def _why(state: str, action: str, purged: bool) -> str:
                 "the case is already closed; to change the close reason, "
                 "#reopen it and #close it again"
             )
+        if action == Action.DUPLICATE:
+            return "the case is already closed; to link it as a duplicate, #reopen it first"
     if action == Action.REOPEN:
         return f"only a closed case can be reopened; this case is {state}"
     if action == Action.ACKNOWLEDGE:

@@ -14,9 +14,11 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from mailtriage.clock import Clock, system_clock
 from mailtriage.config import (
@@ -28,6 +30,7 @@ from mailtriage.config import (
     staff_unauthenticated,
 )
 from mailtriage.mailbox.base import MailboxError
+from mailtriage.outgoing.casefiles import export_case
 from mailtriage.outgoing.render import Renderer, RenderError
 from mailtriage.outgoing.transport.base import DeliveryError
 from mailtriage.policy.cases import State
@@ -37,6 +40,7 @@ from mailtriage.service.systemd import Notifier, configure_logging
 from mailtriage.service.views import (
     case_object,
     cases_table,
+    credit_list,
     event_object,
     format_table,
     iso,
@@ -87,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     case = sub.add_parser("case", help="one case with its timeline")
     case.add_argument("ref")
     case.add_argument("--json", action="store_true")
+    case.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the attachments, report.txt and every message's text into DIR (new)",
+    )
 
     deadline = sub.add_parser("deadline", help="first-assessment due moment for a receipt time")
     deadline.add_argument("datetime", help="ISO 8601; naive means the configured time zone")
@@ -217,7 +226,11 @@ def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     tz = config.deadlines.tz
     store = open_store(config)
     with store.session() as session:
-        query = select(Case).order_by(Case.received_at, Case.id)
+        query = (
+            select(Case)
+            .order_by(Case.received_at, Case.id)
+            .options(selectinload(Case.duplicate_of), selectinload(Case.duplicates))
+        )
         if args.state:
             query = query.where(Case.state == args.state)
         if args.overdue:
@@ -243,6 +256,8 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
         case = session.scalars(select(Case).where(Case.ref == args.ref.upper())).first()
         if case is None:
             raise CommandError(f"no case {args.ref}")
+        if args.export:
+            return _export(config, session, case, Path(args.export))
         counts = message_counts(session, [case.id])
         obj = case_object(case, counts.get(case.id, 0), tz)
         obj["timeline"] = [event_object(e, tz) for e in case.events]
@@ -268,14 +283,38 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
             "owner",
             "credit_name",
             "messages",
+            "duplicate_of",
+            "cvss_vector",
+            "cvss_score",
+            "cvss_rating",
+            "cwe",
+            "cve",
+            "embargo_until",
         ):
             value = obj[key]
             shown = printable(str(value), 200) if value is not None else "-"
             print(f"{key + ':':20} {shown}")
+        print(f"{'duplicates:':20} {', '.join(obj['duplicates']) or '-'}")
         print("timeline:")
         for event in obj["timeline"]:
             detail = ", ".join(f"{k}={printable(str(v), 60)}" for k, v in event["detail"].items())
             print(f"  {event['at']}  {event['kind']}  {detail}")
+    return EXIT_OK
+
+
+def _export(config: Config, session: Session, case: Case, folder: Path) -> int:
+    """`case REF --export DIR`: the same files as `#attachments`, unencrypted, for staff who
+    work on the server, and every message's text (masked)."""
+    if case.purged_at is not None:
+        raise CommandError(f"case {case.ref} has been purged: nothing is left to export")
+    staff = frozenset(a.lower() for a in config.cases.staff)
+    try:
+        written = export_case(session, case, staff, folder)
+    except FileExistsError:
+        raise CommandError(f"{folder} exists already; give a new folder") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {folder}: {exc.strerror}") from None
+    print(f"wrote {len(written)} files into {folder}")
     return EXIT_OK
 
 
@@ -401,12 +440,7 @@ def cmd_purge(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 def cmd_credits(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     store = open_store(config)
     with store.session() as session:
-        rows = session.execute(
-            select(Case.credit_name, Case.ref)
-            .where(Case.credit_consent.is_(True), Case.credit_name.is_not(None))
-            .order_by(Case.year, Case.seq)
-        ).all()
-    items = [{"name": name, "ref": ref} for name, ref in rows]
+        items = credit_list(session)
     if args.json:
         _print_json(items)
     else:

@@ -62,6 +62,21 @@ def case_object(case: Case, messages: int, tz: dt.tzinfo) -> dict[str, Any]:
         "credit_name": case.credit_name if case.credit_consent else None,
         "legal_hold": case.legal_hold,
         "messages": messages,
+        **finding_object(case, tz),
+    }
+
+
+def finding_object(case: Case, tz: dt.tzinfo) -> dict[str, Any]:
+    """Issue 16: what the case says about the finding (kept after the purge)."""
+    return {
+        "duplicate_of": case.duplicate_of.ref if case.duplicate_of else None,
+        "duplicates": [d.ref for d in case.duplicates],
+        "cvss_vector": case.cvss_vector,
+        "cvss_score": case.cvss_score,
+        "cvss_rating": case.cvss_rating,
+        "cwe": case.cwe,
+        "cve": case.cve,
+        "embargo_until": iso(case.embargo_until, tz),
     }
 
 
@@ -86,7 +101,18 @@ def message_summary(message: StoredMessage, tz: dt.tzinfo) -> dict[str, Any]:
 
 
 def cases_table(cases: list[Case], counts: dict[int, int], tz: dt.tzinfo) -> str:
-    header = ("REF", "STATE", "SEV", "OWNER", "LANG", "RECEIVED", "DUE", "MSGS", "SUBJECT")
+    header = (
+        "REF",
+        "STATE",
+        "SEV",
+        "OWNER",
+        "LANG",
+        "RECEIVED",
+        "DUE",
+        "EMBARGO",
+        "MSGS",
+        "SUBJECT",
+    )
     rows = [
         (
             c.ref,
@@ -98,6 +124,7 @@ def cases_table(cases: list[Case], counts: dict[int, int], tz: dt.tzinfo) -> str
             c.first_response_due.astimezone(tz).strftime("%Y-%m-%d")
             if c.first_response_due
             else "-",
+            c.embargo_until.astimezone(tz).strftime("%Y-%m-%d") if c.embargo_until else "-",
             str(counts.get(c.id, 0)),
             printable(c.subject) if c.purged_at is None else "(purged)",
         )
@@ -115,3 +142,27 @@ def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]], empty: st
         for row in (header, *rows)
     ]
     return "\n".join(lines)
+
+
+def credit_list(session: Session) -> list[dict[str, str]]:
+    """The hall of fame: every consenting finder, under the reference of the finding they
+    found — a duplicate's finder under the original case, after its own reporter, so one
+    finding lists all who found it (each by their own consent). Names and references only."""
+    cases = session.scalars(
+        select(Case)
+        .where(Case.credit_consent.is_(True), Case.credit_name.is_not(None))
+        .order_by(Case.year, Case.seq)
+    ).all()
+
+    def finding(case: Case) -> Case:
+        return case.duplicate_of or case  # links are kept flat (duplicates.root_of)
+
+    ordered = sorted(
+        cases, key=lambda c: (finding(c).year, finding(c).seq, c.duplicate_of is not None, c.seq)
+    )
+    items: list[dict[str, str]] = []
+    for case in ordered:
+        item = {"name": case.credit_name or "", "ref": finding(case).ref}
+        if item not in items:
+            items.append(item)
+    return items

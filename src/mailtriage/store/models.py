@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -84,12 +85,33 @@ class Case(Base):
     credit_consent: Mapped[bool | None] = mapped_column(Boolean)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[utc]
+    # Issue 16: facts about the finding, not the finder; the purge keeps them.
+    # `#duplicate REF2`: this case reports what REF2 tracks (REF2 lists it as a duplicate).
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    # When this duplicate's reporter got the closing notice because REF2 was resolved or
+    # closed fixed; the purge clock of a duplicate counts from here.
+    resolved_notice_at: Mapped[utc_or_none]
+    cvss_vector: Mapped[str | None] = mapped_column(String(200))
+    cvss_score: Mapped[float | None] = mapped_column(Float)
+    cvss_rating: Mapped[str | None] = mapped_column(String(16))
+    cwe: Mapped[str | None] = mapped_column(String(16))
+    cve: Mapped[str | None] = mapped_column(String(32))
+    # `#embargo`: the end (local 23:59:59) of the agreed public-disclosure day.
+    embargo_until: Mapped[utc_or_none]
 
     messages: Mapped[list[StoredMessage]] = relationship(
         back_populates="case", order_by="StoredMessage.id"
     )
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+    duplicate_of: Mapped[Case | None] = relationship(
+        remote_side="Case.id", back_populates="duplicates"
+    )
+    duplicates: Mapped[list[Case]] = relationship(
+        back_populates="duplicate_of", order_by="Case.id"
     )
 
 

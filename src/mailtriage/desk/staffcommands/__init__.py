@@ -16,20 +16,27 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from mailtriage.desk.staffcommands.assign import Assign
-from mailtriage.desk.staffcommands.base import ArgumentError, StaffCommand, StepContext
+from mailtriage.desk.staffcommands.attachments import Attachments
+from mailtriage.desk.staffcommands.base import ArgumentError, Precheck, StaffCommand, StepContext
 from mailtriage.desk.staffcommands.close import Close
 from mailtriage.desk.staffcommands.credit import Credit
+from mailtriage.desk.staffcommands.cve import Cve
+from mailtriage.desk.staffcommands.cwe import Cwe
+from mailtriage.desk.staffcommands.duplicate import Duplicate
+from mailtriage.desk.staffcommands.embargo import Embargo
 from mailtriage.desk.staffcommands.hold import Hold, Release
 from mailtriage.desk.staffcommands.lang import Lang
 from mailtriage.desk.staffcommands.note import Note
 from mailtriage.desk.staffcommands.reopen import Reopen
 from mailtriage.desk.staffcommands.severity import Severity
+from mailtriage.desk.staffcommands.show import Show
 from mailtriage.desk.staffcommands.status import Status
 
 __all__ = [
     "COMMANDS",
     "REGISTRY",
     "ArgumentError",
+    "Precheck",
     "StaffCommand",
     "StepContext",
     "build_registry",
@@ -47,6 +54,12 @@ COMMANDS: tuple[type[StaffCommand], ...] = (
     Hold,
     Release,
     Lang,
+    Duplicate,
+    Cwe,
+    Cve,
+    Embargo,
+    Attachments,
+    Show,
 )
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 from mailtriage.policy.commands import ArgumentError, echo
 from mailtriage.policy.states import Action, Step
 
-__all__ = ["ArgumentError", "StaffCommand", "StepContext", "echo"]
+__all__ = ["ArgumentError", "Precheck", "StaffCommand", "StepContext", "echo"]
 
 if TYPE_CHECKING:  # only for the type of `StepContext`: these import the parser back
     from sqlalchemy.orm import Session
@@ -47,6 +47,17 @@ class StepContext:
     now: dt.datetime
     together: str
     event: Callable[[str, dict[str, object]], None]  # appends a timeline event to `case`
+
+
+@dataclass(frozen=True)
+class Precheck:
+    """What a command may read when deciding, before anything of the mail is applied, whether
+    its argument is refused on this case (an unknown REF2, an embargo day already past)."""
+
+    session: Session
+    case: Case
+    config: Config
+    now: dt.datetime
 
 
 class StaffCommand:
@@ -80,6 +91,11 @@ class StaffCommand:
         """Why this (well-formed) argument is refused under this installation's config, or
         None. Checked with the rest of the mail before anything is applied."""
         return None
+
+    def refusal_on(self, argument: str, check: Precheck) -> str | None:
+        """Why this argument is refused on this case now (the store and the clock may be
+        read, nothing written), or None. By default only the config's say (`refusal`)."""
+        return self.refusal(argument, check.config)
 
     def action(self, argument: str) -> Action:
         """The state-table action this command asks for with `argument`."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from mailtriage.desk.staffcommands.base import StaffCommand, StepContext
+from mailtriage.desk.staffcommands.status import told_duplicates
 from mailtriage.policy.states import STAFF_CLOSE_REASONS, Action
 
 CLOSE_REASONS: tuple[str, ...] = STAFF_CLOSE_REASONS
@@ -36,4 +37,5 @@ class Close(StaffCommand):
             if refusal is None
             else (f"no closing message was sent ({refusal})")
         )
-        return f"closed ({context.argument}); {told}"
+        line = f"closed ({context.argument}); {told}"
+        return line + (told_duplicates(context) if context.argument == "fixed" else "")

@@ -32,11 +32,15 @@ class Closing(MailKind[ClosingPayload]):
 
     def build(self, source: Source) -> ClosingPayload:
         case = source.case()
-        closed = case.closed_at or source.now
+        saved = source.saved
+        # A duplicate's reporter is told when the original is fixed: that reason, and the
+        # purge counting from then (`duplicates.purge_start`).
+        closed = source.local(saved["purge_from"]) if "purge_from" in saved else None
+        closed = closed or case.closed_at or source.now
         days = dt.timedelta(days=source.config.retention.purge_after_closed_days)
         return ClosingPayload(
             ref=case.ref,
-            close_reason=case.close_reason or "",
+            close_reason=saved.get("close_reason") or case.close_reason or "",
             purge_date=(closed + days).astimezone(source.tz).date(),
             credit_name=case.credit_name if case.credit_consent else None,
             text=source.saved.get("text"),

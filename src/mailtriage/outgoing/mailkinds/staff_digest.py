@@ -27,11 +27,19 @@ class DigestLine:
 
 
 @dataclass(frozen=True)
+class EmbargoLine:
+    ref: str
+    until: dt.datetime  # local end of the embargo day
+    state: str
+
+
+@dataclass(frozen=True)
 class DigestPayload(Payload):
     today: dt.date
     overdue: tuple[DigestLine, ...]
     due_soon: tuple[DigestLine, ...]
     open: tuple[DigestLine, ...]
+    embargoes: tuple[EmbargoLine, ...] = ()  # every embargo not yet over, soonest first
 
 
 class StaffDigest(MailKind[DigestPayload]):
@@ -66,6 +74,10 @@ class StaffDigest(MailKind[DigestPayload]):
             overdue=lines("overdue"),
             due_soon=lines("due_soon"),
             open=lines("open"),
+            embargoes=tuple(
+                EmbargoLine(e["ref"], source.local(e["until"]), e["state"])
+                for e in saved.get("embargoes", [])
+            ),
         )
 
 
