@@ -17,6 +17,8 @@ from mailtriage.compose import OutgoingFile, compose
 from mailtriage.config import Config
 from mailtriage.mailkinds import KINDS, KindRegistry, LetterError, Source, UnknownKind
 from mailtriage.mime.files import attached_files
+from mailtriage.openpgp import DeskKeyMaterial, PgpError, load_cert
+from mailtriage.pgpoutbound import protect
 from mailtriage.render import Renderer
 from mailtriage.store.models import OutboxMail
 from mailtriage.store.rawstore import read_raw
@@ -31,8 +33,10 @@ class Letters:
         renderer: Renderer,
         kinds: KindRegistry = KINDS,
         command_help: tuple[str, ...] = (),
+        pgp_desk: DeskKeyMaterial | None = None,
     ) -> None:
         self.config = config
+        self.pgp_desk = pgp_desk
         self.renderer = renderer
         self.kinds = kinds
         self.command_help = command_help
@@ -54,7 +58,7 @@ class Letters:
         payload = kind.build(source)
         rendered = kind.render(self.renderer, row.language, payload)
         files = self._relayed_files(session, row) if kind.carries_staff_words(payload) else []
-        return compose(
+        composed = compose(
             from_address=self.config.smtp.from_address,
             from_name=self.config.smtp.from_name,
             to=row.recipient,
@@ -67,6 +71,19 @@ class Letters:
             date=now,
             attachments=files,
         )
+        if kind.audience != "reporter" or source.maybe_case() is None:
+            return composed
+        return self._encrypted(source.case().reporter_pgp_key, composed)
+
+    def _encrypted(self, key: str | None, composed: bytes) -> bytes:
+        """Mail to a reporter whose key the case keeps goes out PGP/MIME, signed; a key that
+        stopped working (expired, say) is a LetterError, never a silent plaintext mail."""
+        if not key:
+            return composed
+        try:
+            return protect(composed, [load_cert(key)], self.pgp_desk)
+        except PgpError as exc:
+            raise LetterError(f"cannot encrypt to the reporter's key: {exc}") from exc
 
     @staticmethod
     def _relayed_files(session: Session, row: OutboxMail) -> list[OutgoingFile]:

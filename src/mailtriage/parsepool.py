@@ -24,7 +24,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from mailtriage.message import InboundMail, ParseError, parse_message
+from mailtriage.message import InboundMail, ParseError
+from mailtriage.pgpinbound import PgpInput, parse_incoming
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ Parsed = dict[int, InboundMail | ParseError | WorkerDied]
 
 
 def _serve(connection: Connection) -> None:
-    """The worker's loop: (id, raw) in, (id, InboundMail or ParseError) out, until EOF."""
+    """The worker's loop: (id, raw, PgpInput) in, (id, InboundMail or ParseError) out,
+    until EOF. Encrypted mail is decrypted here, under the time limit (`pgpinbound`)."""
     while True:
         try:
             item = connection.recv()
@@ -54,10 +56,10 @@ def _serve(connection: Connection) -> None:
             return
         if item is None:
             return
-        message_id, raw = item
+        message_id, raw, pgp = item
         result: InboundMail | ParseError
         try:
-            result = parse_message(raw)
+            result = parse_incoming(raw, pgp)
         except ParseError as exc:
             result = ParseError(*exc.args)  # without its cause, which may not pickle
         connection.send((message_id, result))
@@ -68,7 +70,7 @@ class _Worker:
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["mailtriage.message"])
+        context.set_forkserver_preload(["mailtriage.message", "mailtriage.pgpinbound"])
         ours, theirs = context.Pipe()
         self.process: BaseProcess = context.Process(
             target=_serve, args=(theirs,), name="mailtriage-parse", daemon=True
@@ -77,10 +79,12 @@ class _Worker:
         theirs.close()
         self.connection = ours
 
-    def parse(self, message_id: int, raw: bytes, timeout: float) -> InboundMail | ParseError:
+    def parse(
+        self, message_id: int, raw: bytes, timeout: float, pgp: PgpInput | None = None
+    ) -> InboundMail | ParseError:
         """Parse one message. Raises TimeoutError past `timeout`, EOFError/OSError if the
         worker died; either way the caller throws this worker away."""
-        self.connection.send((message_id, raw))
+        self.connection.send((message_id, raw, pgp))
         deadline = time.monotonic() + timeout
         while not self.connection.poll(max(0.0, deadline - time.monotonic())):
             if time.monotonic() >= deadline:
@@ -113,24 +117,27 @@ class ParsePool:
         self._worker: _Worker | None = None
         self._broken = False
 
-    def submit(self, raws: dict[int, bytes]) -> Future[Parsed] | None:
-        """Start parsing `raws` in the worker; None when the pool cannot be used."""
+    def submit(
+        self, raws: dict[int, bytes], pgp: PgpInput | None = None
+    ) -> Future[Parsed] | None:
+        """Start parsing `raws` in the worker; None when the pool cannot be used. `pgp`:
+        the keys to decrypt and check signatures with."""
         if self._broken:
             return None
         items = [(i, raw) for i, raw in raws.items() if raw]
         if not items:
             return None
-        return self._driver.submit(self._parse_all, items)
+        return self._driver.submit(self._parse_all, items, pgp)
 
-    def parse(self, raws: dict[int, bytes]) -> Parsed:
+    def parse(self, raws: dict[int, bytes], pgp: PgpInput | None = None) -> Parsed:
         """Parse `raws` in the worker now (messages left out are to be parsed in-process)."""
-        return self.results(self.submit(raws))
+        return self.results(self.submit(raws, pgp))
 
     def results(self, future: Future[Parsed] | None) -> Parsed:
         """What the worker parsed; missing entries are to be parsed in-process."""
         return {} if future is None else future.result()
 
-    def _parse_all(self, items: list[tuple[int, bytes]]) -> Parsed:
+    def _parse_all(self, items: list[tuple[int, bytes]], pgp: PgpInput | None) -> Parsed:
         """Runs on the driver thread: each message in turn, a fresh worker after a failure."""
         results: Parsed = {}
         for message_id, raw in items:
@@ -138,7 +145,7 @@ class ParsePool:
             if worker is None:
                 break  # no worker to be had: the rest is parsed in-process
             try:
-                results[message_id] = worker.parse(message_id, raw, self.timeout_seconds)
+                results[message_id] = worker.parse(message_id, raw, self.timeout_seconds, pgp)
             except TimeoutError:
                 log.warning(
                     "message %d: parse went past %g s; worker killed",

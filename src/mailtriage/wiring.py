@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from mailtriage.casework import CaseDesk
 from mailtriage.clock import Clock, system_clock
-from mailtriage.config import Config
+from mailtriage.config import Config, ConfigError
 from mailtriage.jobs import JobReport, Jobs
 from mailtriage.letters import Letters
 from mailtriage.mailbox.base import Mailbox, MailboxError
+from mailtriage.openpgp import DeskKeyMaterial, PgpError
 from mailtriage.outbox import DeliveryReport, OutboxSender
 from mailtriage.parsepool import ParsePool
 from mailtriage.pipeline import Intake, IntakeReport
@@ -122,14 +123,31 @@ class App:
         self.store.dispose()
 
 
+def desk_key(config: Config) -> DeskKeyMaterial | None:
+    """The desk's OpenPGP key from `[pgp]`, checked now: a wrong file or passphrase is a
+    config error at start, not a surprise at the first encrypted report."""
+    if config.pgp.key_file is None:
+        return None
+    try:
+        return DeskKeyMaterial.from_files(config.pgp.key_file, config.pgp.passphrase_file)
+    except PgpError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
 def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) -> App:
     """Build every collaborator once; `migrate` brings the store's schema up to date first."""
     store = open_store(config, migrate=migrate)
     replies = Replies(config, clock)
     staff = StaffDesk(config, replies, clock)
     desk = CaseDesk(config, replies, staff, clock)
-    intake = Intake(config, store, clock, replies, desk, ParsePool())
-    letters = Letters(config, Renderer(config.templates.path), command_help=tuple(help_lines()))
+    pgp_desk = desk_key(config)
+    intake = Intake(config, store, clock, replies, desk, ParsePool(), pgp_desk=pgp_desk)
+    letters = Letters(
+        config,
+        Renderer(config.templates.path),
+        command_help=tuple(help_lines()),
+        pgp_desk=pgp_desk,
+    )
     sender = OutboxSender(
         config,
         store,
