@@ -71,9 +71,10 @@ class Letters:
             date=now,
             attachments=files,
         )
-        if kind.audience != "reporter" or source.maybe_case() is None:
+        case = row.case
+        if kind.audience != "reporter" or case is None:
             return composed
-        return self._encrypted(source.case().reporter_pgp_key, composed)
+        return self._encrypted(case.reporter_pgp_key, composed)
 
     def _encrypted(self, key: str | None, composed: bytes) -> bytes:
         """Mail to a reporter whose key the case keeps goes out PGP/MIME, signed; a key that

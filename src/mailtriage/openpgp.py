@@ -148,10 +148,9 @@ def load_cert(data: bytes | str) -> pysequoia.Cert:
         cert = pysequoia.Cert.from_bytes(raw)
     except Exception as exc:
         raise PgpError(f"not an OpenPGP key: {_first_line(exc)}") from exc
-    if cert.has_secret_keys:
-        # Someone sent us their secret key: keep only the public part, never the secret.
-        cert = pysequoia.Cert.from_bytes(bytes(cert))
-    return cert
+    # Someone may send their secret key: a Cert serialises its public part only, so going
+    # through bytes once leaves nothing secret to be kept or used.
+    return pysequoia.Cert.from_bytes(bytes(cert))
 
 
 _ADDRESS_IN_USER_ID = re.compile(r"<([^<>\s]+@[^<>\s]+)>|^([^<>\s]+@[^<>\s]+)$")

@@ -186,9 +186,17 @@ def mailvelope(
     to: str = "security@example.nl",
     cc: str | None = None,
     sign: bool = False,
+    attach_key: bool = False,
 ) -> bytes:
-    """PGP/MIME as Mailvelope and Proton write it: the subject stays outside, in clear."""
+    """PGP/MIME as Mailvelope and Proton write it: the subject stays outside, in clear;
+    Proton attaches the sender's key inside the encryption when asked to."""
     inner: Message = MIMEText(body, "plain", "utf-8")
+    if attach_key:
+        inner = MIMEMultipart("mixed")
+        inner.attach(MIMEText(body, "plain", "utf-8"))
+        key = MIMEApplication(sender.public_key(), "pgp-keys", _encoder=_noop)
+        key.add_header("Content-Disposition", "attachment", filename="publickey.asc")
+        inner.attach(key)
     armoured = sender.encrypt(inner.as_bytes(), desk_address, sign=sign, compress=False)
     return _pgp_mime(_outer(sender, to, subject, cc=cc), armoured)
 
