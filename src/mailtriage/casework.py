@@ -31,6 +31,7 @@ from mailtriage.forwards import forwarded_sender
 from mailtriage.language import reply_language, settled_language, staff_set_language
 from mailtriage.masking import mask_personal
 from mailtriage.message import Address, InboundMail
+from mailtriage.openpgp import replaces_key
 from mailtriage.quotes import new_text
 from mailtriage.replies import AutoReplyLedger, Replies
 from mailtriage.staffauth import StaffVerdict, sender_authenticated, staff_verdict
@@ -282,6 +283,11 @@ class CaseDesk:
         if not sender or sender != (case.reporter_address or "").lower():
             return
         if case.reporter_pgp_key == offered:
+            return
+        if case.reporter_pgp_key and not replaces_key(case.reporter_pgp_key, mail.pgp):
+            # A From can be forged: a new key replaces the kept one only in a mail signed
+            # with the kept one, or a forger could make the reporter's mail unreadable.
+            self._event(case, "pgp-key-refused", {"message": message.id})
             return
         case.reporter_pgp_key = offered
         self._event(case, "pgp-key", {"message": message.id, "from": mail.pgp.offered_by})

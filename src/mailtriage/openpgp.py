@@ -166,6 +166,17 @@ def cert_addresses(cert: pysequoia.Cert) -> set[str]:
     return found
 
 
+def replaces_key(kept: str, facts: PgpFacts | None) -> bool:
+    """Whether a mail may replace the reporter's kept key: it carries a good signature made
+    with that kept key (a reporter moving to a new key signs with the old one)."""
+    if facts is None or facts.signature.status != "good" or not facts.signature.signer:
+        return False
+    try:
+        return load_cert(kept).fingerprint == facts.signature.signer
+    except PgpError:
+        return True  # the kept key no longer parses: nothing worth protecting
+
+
 def can_encrypt_to(cert: pysequoia.Cert) -> bool:
     """Whether mail can be encrypted to `cert` today (not revoked, not expired, with an
     encryption subkey): tried rather than inspected, so the library's own rules decide."""
