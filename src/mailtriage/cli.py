@@ -296,6 +296,9 @@ def cmd_deadline(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     print(f"config: ok ({config.source_path})")
+    material = desk_key(config)  # a wrong key file or passphrase is a configuration error
+    if material is not None:
+        print(f"pgp: ok (key {material.cert().fingerprint.upper()})")
     store = open_store(config, migrate=False)
     with store.session():
         pass

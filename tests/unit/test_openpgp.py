@@ -11,10 +11,12 @@ import email.policy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 
 import pysequoia
 import pytest
 
+from mailtriage.cli import main
 from mailtriage.openpgp import DeskKeyMaterial, PgpFacts, SignatureCheck, replaces_key
 from mailtriage.pgpinbound import UNDECRYPTABLE_NOTE, PgpInput, parse_incoming, unwrap
 from mailtriage.pgpoutbound import protect
@@ -168,3 +170,35 @@ def test_a_kept_key_is_replaced_only_by_a_mail_it_signed(keys: Keys) -> None:
     assert replaces_key(kept, PgpFacts(form="pgp-mime", decrypted=True, signature=by_kept))
     assert not replaces_key(kept, PgpFacts(form="pgp-mime", decrypted=True, signature=by_other))
     assert not replaces_key(kept, PgpFacts())
+
+
+def test_pgp_key_prints_the_public_key_and_a_wrong_key_file_stops_with_its_name(
+    keys: Keys, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "desk.asc").write_text(str(keys.desk), encoding="ascii")
+    (tmp_path / "public.asc").write_text(str(keys.desk.extract_certificate()), encoding="ascii")
+
+    def run(key_file: str, command: str) -> tuple[int, str, str]:
+        (tmp_path / "c.toml").write_text(
+            f'[mailbox]\nsource = "maildir"\npath = "{tmp_path}/md"\n'
+            f'[smtp]\ntransport = "maildir"\npath = "{tmp_path}/out"\n'
+            'from_address = "security@example.nl"\n'
+            f'[pgp]\nkey_file = "{key_file}"\n'
+            'public_key_url = "https://www.example.nl/.well-known/pgp-key.txt"\n',
+            encoding="utf-8",
+        )
+        code = main(["--config", str(tmp_path / "c.toml"), command])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run("desk.asc", "pgp-key")
+    assert code == 0 and "PRIVATE" not in out
+    assert (
+        pysequoia.Cert.from_bytes(out.encode()).fingerprint
+        == keys.desk.extract_certificate().fingerprint
+    )
+    code, out, _ = run("desk.asc", "security-txt")
+    assert "Encryption: https://www.example.nl/.well-known/pgp-key.txt" in out.splitlines()
+    for wrong in ("missing.asc", "public.asc"):
+        code, _, err = run(wrong, "pgp-key")
+        assert code == 2 and "pgp.key_file" in err, err
