@@ -18,6 +18,7 @@ from mailtriage.config import Config
 from mailtriage.mailkinds import KINDS, KindRegistry, LetterError, Source, UnknownKind
 from mailtriage.mime.files import attached_files
 from mailtriage.openpgp import DeskKeyMaterial, PgpError, load_cert
+from mailtriage.pgpinbound import unwrap
 from mailtriage.pgpoutbound import protect
 from mailtriage.render import Renderer
 from mailtriage.store.models import OutboxMail
@@ -86,11 +87,17 @@ class Letters:
         except PgpError as exc:
             raise LetterError(f"cannot encrypt to the reporter's key: {exc}") from exc
 
-    @staticmethod
-    def _relayed_files(session: Session, row: OutboxMail) -> list[OutgoingFile]:
-        """The staff member's attachments, which go along with their words."""
+    def _relayed_files(self, session: Session, row: OutboxMail) -> list[OutgoingFile]:
+        """The staff member's attachments, which go along with their words (from inside
+        the encryption when staff wrote to the desk encrypted; none if it cannot be read)."""
         staff_message = (row.context or {}).get("message")
         raw = read_raw(session, staff_message) if isinstance(staff_message, int) else None
         if not raw:
             return []
+        try:
+            unwrapped = unwrap(raw, self.pgp_desk)
+        except Exception:  # the parse worker read this mail; here it is only a bonus
+            unwrapped = None
+        if unwrapped is not None and unwrapped[1].encrypted:
+            raw = unwrapped[0] if unwrapped[1].decrypted else b""
         return [OutgoingFile(name, ctype, data) for name, ctype, data in attached_files(raw)]
