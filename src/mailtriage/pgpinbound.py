@@ -53,7 +53,13 @@ _ARMOR_MESSAGE = re.compile(
 )
 _ARMOR_TEXT = re.compile(r"-----BEGIN PGP MESSAGE-----\r?\n.*?-----END PGP MESSAGE-----", re.DOTALL)
 # Cheap tests on the raw bytes, so ordinary mail never pays for a second MIME parse.
-_HINTS = (b"multipart/encrypted", b"-----BEGIN PGP MESSAGE-----", b"pgp-keys", b"autocrypt:")
+_HINTS = (
+    b"multipart/encrypted",
+    b"-----BEGIN PGP MESSAGE-----",
+    b"pgp-keys",
+    b"autocrypt:",
+    b"application/pgp-signature",
+)
 # Only the header fields of the outer mail that describe its body are replaced by the
 # decrypted entity's.
 _BODY_FIELDS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
@@ -83,6 +89,9 @@ def unwrap(
         to_parse, facts = _pgp_mime(raw, head, outer, desk, known)
     elif _ARMOR_MESSAGE.search(raw):
         to_parse, facts = _inline(outer, desk, known)
+    elif _is_pgp_signed(outer):
+        # RFC 3156 signed, not encrypted: parsed as it is, the signature checked.
+        to_parse, facts = raw, PgpFacts(signature=_detached(raw, outer, known))
     else:
         to_parse, facts = raw, PgpFacts()
     if offered is None and facts.decrypted:
@@ -127,7 +136,7 @@ def _pgp_mime(
     except PgpError as exc:
         return _without_body(head), PgpFacts(form="pgp-mime", problem=str(exc))
     entity = BytesParser(policy=email.policy.compat32).parsebytes(plaintext)
-    if signature.status == "none" and entity.get_content_type() == "multipart/signed":
+    if signature.status == "none" and _is_pgp_signed(entity):
         signature = _detached(plaintext, entity, known)
     inner_subject = entity.get("subject")
     drop = set(_BODY_FIELDS)
@@ -142,6 +151,13 @@ def _pgp_mime(
     return (
         _join([f for _, f in kept_outer] + [f for _, f in kept_inner], inner_body),
         PgpFacts(form="pgp-mime", decrypted=True, signature=signature),
+    )
+
+
+def _is_pgp_signed(message: Message) -> bool:
+    return (
+        message.get_content_type() == "multipart/signed"
+        and (message.get_param("protocol") or "").lower() == "application/pgp-signature"
     )
 
 

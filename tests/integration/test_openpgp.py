@@ -32,6 +32,8 @@ import pysequoia
 import pytest
 
 from mailtriage.config import load_config
+from mailtriage.openpgp import DeskKeyMaterial
+from mailtriage.pgpinbound import PgpInput, parse_incoming
 from mailtriage.wiring import build
 from tests.support.desk import STAFF_NOTIFY, TEAM_ADDRESS, Desk
 from tests.support.dovecot import Dovecot
@@ -42,6 +44,8 @@ from tests.support.pgp import (
     inline,
     is_pgp_mime,
     mailvelope,
+    signed_only,
+    signed_then_encrypted,
     thunderbird,
 )
 from tests.support.smtp import Received, SmtpServer
@@ -382,3 +386,35 @@ def test_the_purge_leaves_no_reporter_key_and_no_plaintext_in_store_wal_or_mailb
         ).fetchall()
     assert rows and all(key is None and json.loads(pgp or "null") is None for key, pgp in rows)
     assert traces(store_and_mailbox_files(desk, dovecot), needles) == []
+
+
+# --------------------------------------------------------------------------- 4. signatures
+
+
+def test_rfc3156_detached_signatures_are_checked_signed_only_or_inside_the_encryption(
+    people: People,
+) -> None:
+    """Enigmail signs a multipart/signed entity and then encrypts it; a signed-only mail is
+    multipart/signed outside. Either way the signature is checked with the key the desk
+    keeps for the sender, and a signature no kept key made is not believed."""
+    rik = people.rik
+    desk = PgpInput(DeskKeyMaterial(people.desk_key.encode()), (rik.public_key(),))
+    stranger = PgpInput(DeskKeyMaterial(people.desk_key.encode()))
+    text = "Open redirect at https://www.example.nl/r?u= seen 27-11-2026 09:00.\n"
+    for raw, form in (
+        (signed_then_encrypted(rik, TEAM_ADDRESS, "Open redirect", text), "pgp-mime"),
+        (signed_only(rik, "Open redirect", text), "none"),
+    ):
+        mail = parse_incoming(raw, desk)
+        assert mail.pgp is not None and mail.pgp.form == form
+        assert mail.pgp.signature.status == "good", form
+        assert mail.pgp.signature.signer == rik.fingerprint.lower()
+        assert mail.indicators.urls == ("https://www.example.nl/r?u=",)
+        unknown = parse_incoming(raw, stranger)
+        assert unknown.pgp is not None and unknown.pgp.signature.status == "unverified"
+    # One byte of the signed part changed (its body is base64, so its header it is).
+    tampered = signed_only(rik, "Open redirect", text).replace(
+        b'charset="utf-8"', b"charset=utf-8", 1
+    )
+    mail = parse_incoming(tampered, desk)
+    assert mail.pgp is not None and mail.pgp.signature.status == "unverified"

@@ -247,3 +247,37 @@ def environment_has_gpg() -> bool:
     return any(
         os.access(os.path.join(d, "gpg"), os.X_OK) for d in os.environ.get("PATH", "").split(":")
     )
+
+
+def _signed_entity(sender: GpgUser, body: str) -> bytes:
+    """RFC 3156 multipart/signed over a text part, the signature over its CRLF bytes."""
+    part = MIMEText(body, "plain", "utf-8")
+    signed = part.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    signature = sender.gpg("--armor", "--detach-sign", "--local-user", sender.address, data=signed)
+    boundary = b"sig-" + sender.fingerprint[-12:].encode()
+    return (
+        b'Content-Type: multipart/signed; micalg=pgp-sha256;\r\n protocol="application/pgp-'
+        b'signature"; boundary="' + boundary + b'"\r\n\r\n'
+        b"--" + boundary + b"\r\n" + signed + b"\r\n--" + boundary + b"\r\n"
+        b'Content-Type: application/pgp-signature; name="signature.asc"\r\n\r\n'
+        + signature.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        + b"\r\n--"
+        + boundary
+        + b"--\r\n"
+    )
+
+
+def _header_block(headers: dict[str, str]) -> bytes:
+    return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
+
+
+def signed_only(sender: GpgUser, subject: str, body: str) -> bytes:
+    """A PGP/MIME signed, not encrypted, mail (RFC 3156 section 5)."""
+    headers = _outer(sender, "security@example.nl", subject)
+    return _header_block(headers) + b"MIME-Version: 1.0\r\n" + _signed_entity(sender, body)
+
+
+def signed_then_encrypted(sender: GpgUser, desk_address: str, subject: str, body: str) -> bytes:
+    """RFC 3156 section 6.1: a multipart/signed entity, then encrypted (Enigmail's way)."""
+    armoured = sender.encrypt(_signed_entity(sender, body), desk_address, compress=True)
+    return _pgp_mime(_outer(sender, "security@example.nl", subject), armoured)

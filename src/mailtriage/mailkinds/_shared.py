@@ -56,8 +56,13 @@ _PGP_SIGNATURES = {
 
 def pgp_note(record: dict[str, Any] | None) -> str:
     """One line for staff on what OpenPGP made of a mail (`messages.pgp`), "" when nothing."""
-    if not record or record.get("form") in (None, "none"):
+    if not record:
         return ""
+    if record.get("form") in (None, "none"):
+        signature = record.get("signature")
+        if signature in (None, "none"):
+            return ""
+        return f"Not encrypted; {_PGP_SIGNATURES.get(str(signature), 'signed')}."
     form = "PGP/MIME" if record.get("form") == "pgp-mime" else "inline PGP"
     if not record.get("decrypted"):
         why = _PGP_PROBLEMS.get(str(record.get("problem")), "it could not be decrypted")
