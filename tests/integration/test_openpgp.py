@@ -166,6 +166,13 @@ def staff_mail(ref: str, body: str) -> bytes:
     return AUTH_RESULTS + make_mail(sender=STAFF, subject=f"Re: report [{ref}]", body=body)
 
 
+def plain_text(mail: Received) -> str:
+    """A clear-text mail's text, decoded, white space collapsed."""
+    body = mail.message.get_body(("plain",))
+    assert body is not None
+    return " ".join(str(body.get_content()).split())
+
+
 def outer_subject(mail: Received) -> str:
     return str(mail.message["Subject"])
 
@@ -235,7 +242,7 @@ def test_encrypted_reports_from_common_clients_are_read_answered_and_answered_en
     # Staff saw the decrypted report (masked) and what the encryption was.
     notices = {str(m.message["Subject"]): m for m in desk.sent_to(STAFF_NOTIFY)}
     rik_notice = next(m for s, m in notices.items() if rik_case["ref"] in s)
-    notice_text = rik_notice.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    notice_text = plain_text(rik_notice)
     assert "groene-walrus-4471" in notice_text
     assert "Encrypted (PGP/MIME) and decrypted; signed, signature good." in notice_text
     assert rik.address not in notice_text
@@ -281,6 +288,11 @@ def test_encrypted_reports_from_common_clients_are_read_answered_and_answered_en
     assert desk.case(rik_case["ref"])["messages"] == 3, "report, staff answer, reply"
     assert len(desk.cases()) == 4, "the reply opened no new case"
     assert message_pgp(desk, rik_case["ref"])[-1]["signature"] == "good"
+    reply_notice = plain_text(desk.sent_to(STAFF_NOTIFY)[-1])
+    assert "The reporter of" in reply_notice and "favorieten" in reply_notice
+    assert "Encryption: Encrypted (PGP/MIME) and decrypted; signed, signature good." in (
+        reply_notice
+    )
 
 
 # --------------------------------------------------------------------------- 2. unreadable
@@ -311,13 +323,13 @@ def test_mail_the_desk_cannot_decrypt_opens_a_case_is_acknowledged_and_staff_hea
         assert case["state"] == "acknowledged" and case["category"] == "report"
         (ack,) = desk.sent_to(user.address)
         assert not is_pgp_mime(ack.raw), "no key of theirs: the answer is in clear"
-        text = " ".join(ack.message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
+        text = plain_text(ack)
         assert "could not decrypt it" in text and reason in text
         assert "BEGIN PGP" not in text and "IP address or URL" not in text
         notice = next(
             m for m in desk.sent_to(STAFF_NOTIFY) if case["ref"] in str(m.message["Subject"])
         )
-        notice_text = " ".join(notice.message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
+        notice_text = plain_text(notice)
         assert "NOT decrypted" in notice_text and staff_words in notice_text
         assert "BEGIN PGP" not in notice_text
         # The encrypted original is kept raw with the case.

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mailtriage.mailkinds._base import MailKind, Payload, Source
-from mailtriage.mailkinds._shared import AttachmentLine, masker
+from mailtriage.mailkinds._shared import AttachmentLine, masker, pgp_note
 from mailtriage.replytext import reporter_new_text
 
 
@@ -30,6 +30,7 @@ class ReporterReplyPayload(Payload):
     subject: str
     text: str
     attachments: tuple[AttachmentLine, ...]
+    encryption: str = ""  # what OpenPGP made of the reply ("" when not encrypted or signed)
 
 
 class StaffReporterReply(MailKind[ReporterReplyPayload]):
@@ -53,6 +54,7 @@ class StaffReporterReply(MailKind[ReporterReplyPayload]):
             subject=masked(message.subject),
             text=masked(new),
             attachments=tuple(AttachmentLine.of(a, case) for a in message.attachments),
+            encryption=pgp_note(message.pgp),
         )
 
 
