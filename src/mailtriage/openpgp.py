@@ -12,7 +12,9 @@ each message, because decryption of what an attacker sent runs there, under its 
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,20 +193,32 @@ def decrypt(
     data: bytes, desk: DeskKeyMaterial, known: Sequence[pysequoia.Cert] = ()
 ) -> tuple[bytes, SignatureCheck]:
     """Decrypt an OpenPGP message to the desk's key and check a signature inside it against
-    `known`. Raises PgpError("not-for-our-key" | "corrupt")."""
+    `known`. Raises PgpError("not-for-our-key" | "corrupt" | "too-large").
+
+    Through files, not bytes: Sequoia streams a file, so a compression bomb (a few hundred kB
+    that inflate to gigabytes) stops at the parse worker's limit on written files
+    (`parsepool`, RLIMIT_FSIZE) instead of filling its memory. The files live in a private
+    temporary folder (0700) for the duration of the call.
+    """
     tsk = desk.tsk()
-    try:
-        decrypted = pysequoia.decrypt(data, tsk.decryptor(desk.passphrase))
-    except Exception as exc:
-        text = _first_line(exc)
-        reason = "not-for-our-key" if "No key to decrypt" in text else "corrupt"
-        raise PgpError(reason) from exc
-    plaintext = decrypted.bytes or b""
-    return plaintext, _signature(data, desk, tsk, known)
+    with tempfile.TemporaryDirectory(prefix="mailtriage-pgp-") as work:
+        source, target = Path(work, "in.pgp"), Path(work, "out")
+        source.write_bytes(data)
+        try:
+            pysequoia.decrypt_file(source, target, tsk.decryptor(desk.passphrase))
+        except Exception as exc:
+            text = _first_line(exc)
+            if "File too large" in text:
+                raise PgpError("too-large") from exc
+            reason = "not-for-our-key" if "No key to decrypt" in text else "corrupt"
+            raise PgpError(reason) from exc
+        plaintext = target.read_bytes()
+        target.unlink()
+        return plaintext, _signature(source, desk, tsk, known)
 
 
 def _signature(
-    data: bytes, desk: DeskKeyMaterial, tsk: pysequoia.Tsk, known: Sequence[pysequoia.Cert]
+    source: Path, desk: DeskKeyMaterial, tsk: pysequoia.Tsk, known: Sequence[pysequoia.Cert]
 ) -> SignatureCheck:
     """Decrypt once more with a certificate store: the library asks the store for the
     signers' key ids (none when unsigned) and fails when no signature is valid."""
@@ -215,7 +229,9 @@ def _signature(
         return list(known)
 
     try:
-        verified = pysequoia.decrypt(data, tsk.decryptor(desk.passphrase), store=store)
+        verified = pysequoia.decrypt_file(
+            source, os.devnull, tsk.decryptor(desk.passphrase), store=store
+        )
     except Exception as exc:
         if not asked:
             return SignatureCheck("none")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import resource
+import signal
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -46,9 +48,24 @@ class WorkerDied(Exception):
 Parsed = dict[int, InboundMail | ParseError | WorkerDied]
 
 
-def _serve(connection: Connection) -> None:
+def _limit_written_files(limit: int | None) -> None:
+    """In the worker only: no file it writes may grow past `limit` bytes. Decryption streams
+    its plaintext into a file (`openpgp.decrypt`), so a compression bomb ends there with
+    EFBIG (SIGXFSZ ignored) rather than in the worker's memory. Process-wide, which is why
+    intake's own process never sets it."""
+    if not limit:
+        return
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+
+
+def _serve(connection: Connection, file_limit: int | None = None) -> None:
     """The worker's loop: (id, raw, PgpInput) in, (id, InboundMail or ParseError) out,
     until EOF. Encrypted mail is decrypted here, under the time limit (`pgpinbound`)."""
+    _limit_written_files(file_limit)
     while True:
         try:
             item = connection.recv()
@@ -68,12 +85,12 @@ def _serve(connection: Connection) -> None:
 class _Worker:
     """One worker process and our end of its pipe."""
 
-    def __init__(self) -> None:
+    def __init__(self, file_limit: int | None = None) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["mailtriage.message", "mailtriage.pgpinbound"])
         ours, theirs = context.Pipe()
         self.process: BaseProcess = context.Process(
-            target=_serve, args=(theirs,), name="mailtriage-parse", daemon=True
+            target=_serve, args=(theirs, file_limit), name="mailtriage-parse", daemon=True
         )
         self.process.start()
         theirs.close()
@@ -111,15 +128,17 @@ class _Worker:
 
 
 class ParsePool:
-    def __init__(self, timeout_seconds: float = PARSE_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, timeout_seconds: float = PARSE_TIMEOUT_SECONDS, file_limit: int | None = None
+    ) -> None:
+        """`file_limit`: the most a decrypted plaintext may weigh (`max_message_bytes`)."""
         self.timeout_seconds = timeout_seconds
+        self.file_limit = file_limit
         self._driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailtriage-parse")
         self._worker: _Worker | None = None
         self._broken = False
 
-    def submit(
-        self, raws: dict[int, bytes], pgp: PgpInput | None = None
-    ) -> Future[Parsed] | None:
+    def submit(self, raws: dict[int, bytes], pgp: PgpInput | None = None) -> Future[Parsed] | None:
         """Start parsing `raws` in the worker; None when the pool cannot be used. `pgp`:
         the keys to decrypt and check signatures with."""
         if self._broken:
@@ -167,7 +186,7 @@ class ParsePool:
     def _running_worker(self) -> _Worker | None:
         if self._worker is None and not self._broken:
             try:
-                self._worker = _Worker()
+                self._worker = _Worker(self.file_limit)
             except (OSError, RuntimeError, ValueError) as exc:
                 log.warning("parse worker unavailable, parsing in-process (%s)", type(exc).__name__)
                 self._broken = True

@@ -141,7 +141,8 @@ def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) 
     staff = StaffDesk(config, replies, clock)
     desk = CaseDesk(config, replies, staff, clock)
     pgp_desk = desk_key(config)
-    intake = Intake(config, store, clock, replies, desk, ParsePool(), pgp_desk=pgp_desk)
+    pool = ParsePool(file_limit=config.cases.max_message_bytes)
+    intake = Intake(config, store, clock, replies, desk, pool, pgp_desk=pgp_desk)
     letters = Letters(
         config,
         Renderer(config.templates.path),

@@ -32,7 +32,9 @@ import pysequoia
 import pytest
 
 from mailtriage.config import load_config
+from mailtriage.message import InboundMail
 from mailtriage.openpgp import DeskKeyMaterial
+from mailtriage.parsepool import ParsePool
 from mailtriage.pgpinbound import PgpInput, parse_incoming
 from mailtriage.wiring import build
 from tests.support.desk import STAFF_NOTIFY, TEAM_ADDRESS, Desk
@@ -430,3 +432,26 @@ def test_rfc3156_detached_signatures_are_checked_signed_only_or_inside_the_encry
     )
     mail = parse_incoming(tampered, desk)
     assert mail.pgp is not None and mail.pgp.signature.status == "unverified"
+
+
+# --------------------------------------------------------------------------- 5. bombs
+
+
+def test_a_compression_bomb_stops_at_the_size_limit_in_the_parse_worker(people: People) -> None:
+    """A few kB of cipher text that inflate to 20 MB of zeros: the parse worker's limit on
+    written files (here 2 MB, in production cases.max_message_bytes) stops the plaintext
+    there; the mail is treated as undecryptable, not read into memory."""
+    jan = people.jan
+    bomb = jan.gpg(
+        "--armor", "--encrypt", "-z", "9", "--recipient", TEAM_ADDRESS, data=b"\0" * (20 << 20)
+    )
+    raw = inline(jan, TEAM_ADDRESS, "Report", "", cipher=bomb)
+    assert len(raw) < 200_000
+    pool = ParsePool(file_limit=2 << 20)
+    try:
+        (mail,) = pool.parse({1: raw}, PgpInput(DeskKeyMaterial(people.desk_key.encode()))).values()
+    finally:
+        pool.close()
+    assert isinstance(mail, InboundMail), mail
+    assert mail.pgp is not None and mail.pgp.problem == "too-large"
+    assert len(mail.text) < 1000

@@ -45,6 +45,7 @@ _PGP_PROBLEMS = {
     "not-for-our-key": "it was not encrypted to the desk's key",
     "corrupt": "the encrypted data is damaged or not OpenPGP",
     "no-desk-key": "the desk has no OpenPGP key ([pgp] key_file)",
+    "too-large": "it decrypts to more than cases.max_message_bytes (a compression bomb?)",
 }
 _PGP_SIGNATURES = {
     "good": "signed, signature good",
