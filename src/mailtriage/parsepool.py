@@ -87,7 +87,7 @@ class _Worker:
 
     def __init__(self, file_limit: int | None = None) -> None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["mailtriage.message", "mailtriage.pgpinbound"])
+        context.set_forkserver_preload(["mailtriage.parsepool"])  # with message, pgpinbound
         ours, theirs = context.Pipe()
         self.process: BaseProcess = context.Process(
             target=_serve, args=(theirs, file_limit), name="mailtriage-parse", daemon=True
