@@ -64,7 +64,12 @@ _HINTS = (
 # decrypted entity's.
 _BODY_FIELDS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-UNDECRYPTABLE_NOTE = "[An encrypted message that could not be decrypted; it is kept unread.]"
+# Both languages: nothing says which one the sender writes, so the acknowledgement (whose
+# language is detected from this text) is bilingual.
+UNDECRYPTABLE_NOTE = (
+    "[Een versleuteld bericht dat niet ontsleuteld kon worden; het is ongelezen bewaard. / "
+    "An encrypted message that could not be decrypted; it is kept unread.]"
+)
 
 
 def unwrap(

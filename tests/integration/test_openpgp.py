@@ -327,6 +327,7 @@ def test_mail_the_desk_cannot_decrypt_opens_a_case_is_acknowledged_and_staff_hea
         assert not is_pgp_mime(ack.raw), "no key of theirs: the answer is in clear"
         text = plain_text(ack)
         assert "could not decrypt it" in text and reason in text
+        assert "konden het niet ontsleutelen" in text, "both languages: it was not read"
         assert "BEGIN PGP" not in text and "IP address or URL" not in text
         notice = next(
             m for m in desk.sent_to(STAFF_NOTIFY) if case["ref"] in str(m.message["Subject"])
