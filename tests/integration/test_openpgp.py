@@ -22,6 +22,7 @@ import email
 import email.policy
 import json
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -33,7 +34,7 @@ import pytest
 
 from mailtriage.config import load_config
 from mailtriage.message import InboundMail
-from mailtriage.openpgp import DeskKeyMaterial
+from mailtriage.openpgp import DeskKeyMaterial, PgpError, decrypt
 from mailtriage.parsepool import ParsePool
 from mailtriage.pgpinbound import PgpInput, parse_incoming
 from mailtriage.wiring import build
@@ -456,3 +457,70 @@ def test_a_compression_bomb_stops_at_the_size_limit_in_the_parse_worker(people: 
     assert isinstance(mail, InboundMail), mail
     assert mail.pgp is not None and mail.pgp.problem == "too-large"
     assert len(mail.text) < 1000
+
+
+# --------------------------------------------------------------------------- 6. passphrase
+
+
+def test_a_desk_key_with_a_passphrase_works_with_its_passphrase_file_only(
+    tmp_path: Path, people: People
+) -> None:
+    """An operator exports the desk key from GnuPG, protected: `passphrase_file` unlocks it;
+    a wrong passphrase stops the daemon at start, naming the key."""
+    home = tmp_path / "operator"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback"]
+    subprocess.run(
+        [
+            *gpg,
+            "--passphrase",
+            "correct horse",
+            "--quick-generate-key",
+            "PZEM security <security@example.nl>",
+            "ed25519",
+            "sign,cert",
+            "never",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    fingerprint = next(
+        line.split(":")[9]
+        for line in subprocess.run(
+            [*gpg, "--with-colons", "--list-keys"], check=True, capture_output=True, text=True
+        ).stdout.splitlines()
+        if line.startswith("fpr:")
+    )
+    subprocess.run(
+        [
+            *gpg,
+            "--passphrase",
+            "correct horse",
+            "--quick-add-key",
+            fingerprint,
+            "cv25519",
+            "encr",
+            "never",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    secret = subprocess.run(
+        [*gpg, "--passphrase", "correct horse", "--armor", "--export-secret-keys", fingerprint],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+    key_file = tmp_path / "desk.asc"
+    key_file.write_bytes(secret)
+    right, wrong = tmp_path / "right", tmp_path / "wrong"
+    right.write_text("correct horse\n", encoding="utf-8")
+    wrong.write_text("battery staple\n", encoding="utf-8")
+
+    material = DeskKeyMaterial.from_files(key_file, right)
+    cipher = pysequoia.encrypt(b"IDOR at https://portal.example.nl/export", [material.cert()])
+    plain, _ = decrypt(cipher, material)
+    assert plain == b"IDOR at https://portal.example.nl/export"
+    for passphrase in (wrong, None):
+        with pytest.raises(PgpError, match=r"pgp\.key_file"):
+            DeskKeyMaterial.from_files(key_file, passphrase)
