@@ -81,10 +81,11 @@ test-faketime: $(VENV)/.installed-test dovecot gnupg faketime
 demo: $(VENV)/.installed
 	$(BIN)/python demo/run_demo.py
 
-bench: $(VENV)/.installed-test dovecot
+bench: $(VENV)/.installed-test dovecot gnupg
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/textwork.py
+	$(BIN)/python bench/openpgp.py
 
 clean:
 	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache
