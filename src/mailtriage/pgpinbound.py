@@ -9,8 +9,9 @@ followed by the decrypted entity.
 
 - PGP/MIME (RFC 3156 multipart/encrypted): the plaintext is a MIME entity. Clients that
   protect headers (Thunderbird; "protected-headers=v1") put the real Subject inside it, and
-  the outer one says "..." or "Encrypted Message": the inner Subject wins; for every other
-  header the outer one wins, because that is the one the MTA checked.
+  the outer one says "..." or "Encrypted Message": the inner Subject wins; of the other inner
+  fields only the Content-* ones are used: sender, recipients and Authentication-Results are
+  the outer ones, which the MTA saw and checked.
 - Inline (`gpg --armor` pasted into a text part): each armoured block in a text/plain part is
   replaced by its plaintext.
 - A key for the sender: an `application/pgp-keys` part (outside or inside the encryption)
@@ -148,11 +149,16 @@ def _pgp_mime(
     if inner_subject is not None:
         drop.add("subject")  # protected headers: the inner Subject is the real one
     kept_outer = _fields(head, drop)
-    inner_head, inner_body = _split(plaintext)
-    outer_names = {name for name, _ in kept_outer}
-    # Of the inner entity's own fields, those the outer header already has are left out:
-    # the outer one is what the MTA saw and checked.
-    kept_inner = [(n, f) for n, f in _fields(inner_head, set()) if n not in outer_names]
+    if entity.keys():
+        inner_head, inner_body = _split(plaintext)
+    else:  # bare text where a MIME entity belongs: read it as text
+        inner_head, inner_body = b"Content-Type: text/plain; charset=utf-8", plaintext
+    # Of the inner entity's own fields only those describing the body, and the protected
+    # Subject, are taken: sender, recipients and above all Authentication-Results stay
+    # what the MTA saw and checked, whatever the sender put inside.
+    kept_inner = [
+        (n, f) for n, f in _fields(inner_head, set()) if n.startswith("content-") or n == "subject"
+    ]
     return (
         _join([f for _, f in kept_outer] + [f for _, f in kept_inner], inner_body),
         PgpFacts(form="pgp-mime", decrypted=True, signature=signature),

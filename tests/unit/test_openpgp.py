@@ -202,3 +202,21 @@ def test_pgp_key_prints_the_public_key_and_a_wrong_key_file_stops_with_its_name(
     for wrong in ("missing.asc", "public.asc"):
         code, _, err = run(wrong, "pgp-key")
         assert code == 2 and "pgp.key_file" in err, err
+
+
+def test_inside_the_encryption_only_the_subject_and_content_fields_count(keys: Keys) -> None:
+    """A sender can write any header inside; an Authentication-Results there must not make
+    the mail look authenticated, nor a From there change who sent it."""
+    entity = (
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"Authentication-Results: mx.example.nl; dkim=pass header.d=example.nl\r\n"
+        b"Reply-To: attacker@example.test\r\nSubject: Real subject\r\n\r\nThe report.\r\n"
+    )
+    raw = pgp_mime(HEADERS, entity, keys.desk.extract_certificate())
+    mail = parse_incoming(raw, PgpInput(keys.material))
+    assert mail.subject == "Real subject" and mail.text.strip() == "The report."
+    assert mail.header("authentication-results") == () and mail.reply_to == ()
+    # Bare text where a MIME entity belongs is read as text, first line included.
+    bare = pgp_mime(HEADERS, b"Hello,\r\n\r\nthe report.\r\n", keys.desk.extract_certificate())
+    text = parse_incoming(bare, PgpInput(keys.material)).text
+    assert text.startswith("Hello,") and "the report." in text
