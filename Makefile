@@ -14,7 +14,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # runs it, parse workers) shares one timeline instead of each starting at the instant anew.
 FAKETIME_INSTANTS ?= 2026-12-07T18:30:00 2027-03-28T01:30:00 2026-12-31T23:30:00
 
-.PHONY: test test-plain test-faketime demo lint dovecot faketime systemd-tools p7zip venv clean bench
+.PHONY: test test-plain test-faketime demo lint dovecot gnupg faketime systemd-tools p7zip venv clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 venv: $(VENV)/.installed-test
+
+# gpg decrypts, in the OpenPGP tests, what the desk sends, as a reporter's mail client would.
+gnupg:
+	@if ! command -v gpg >/dev/null 2>&1; then \
+		echo "installing GnuPG (gnupg) through apt"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gnupg >/dev/null; \
+	fi
 
 dovecot:
 	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
@@ -66,10 +74,10 @@ lint: $(VENV)/.installed-test
 
 test: test-plain test-faketime
 
-test-plain: $(VENV)/.installed-test dovecot systemd-tools p7zip lint
+test-plain: $(VENV)/.installed-test dovecot gnupg systemd-tools p7zip lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-faketime: $(VENV)/.installed-test dovecot faketime p7zip
+test-faketime: $(VENV)/.installed-test dovecot gnupg faketime p7zip
 	@set -e; for instant in $(FAKETIME_INSTANTS); do \
 		at=$$(echo $$instant | tr T ' '); \
 		offset=$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) )); \
@@ -82,10 +90,11 @@ test-faketime: $(VENV)/.installed-test dovecot faketime p7zip
 demo: $(VENV)/.installed
 	$(BIN)/python demo/run_demo.py
 
-bench: $(VENV)/.installed-test dovecot
+bench: $(VENV)/.installed-test dovecot gnupg
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/textwork.py
+	$(BIN)/python bench/openpgp.py
 
 clean:
 	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache

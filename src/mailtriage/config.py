@@ -170,6 +170,16 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True)
+class PgpConfig:
+    """The desk's OpenPGP key (`openpgp.py`): without key_file, encrypted reports are
+    acknowledged as undecryptable, and mail to reporters with a key is encrypted unsigned."""
+
+    key_file: Path | None = None  # the desk's armoured secret key
+    passphrase_file: Path | None = None
+    public_key_url: str | None = None  # security.txt's Encryption field
+
+
+@dataclass(frozen=True)
 class Config:
     mailbox: MailboxConfig
     smtp: SmtpConfig
@@ -179,6 +189,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    pgp: PgpConfig = field(default_factory=PgpConfig)
     source_path: Path | None = None
 
     @property
@@ -209,6 +220,7 @@ SECTIONS: dict[str, type] = {
     "retention": RetentionConfig,
     "templates": TemplatesConfig,
     "policy": PolicyConfig,
+    "pgp": PgpConfig,
 }
 
 
@@ -381,6 +393,11 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError('deadlines.digest_time: must be a time of day like "08:00"') from exc
     if config.deadlines.first_response_workdays < 1:
         raise ConfigError("deadlines.first_response_workdays: must be at least 1")
+    if config.pgp.passphrase_file is not None and config.pgp.key_file is None:
+        raise ConfigError("pgp.passphrase_file: given without pgp.key_file")
+    url = config.pgp.public_key_url
+    if url is not None and not url.startswith("https://"):
+        raise ConfigError("pgp.public_key_url: must be an https:// URL (RFC 9116)")
 
 
 def _check_graph(mb: MailboxConfig) -> None:

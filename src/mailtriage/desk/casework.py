@@ -28,6 +28,7 @@ from mailtriage.desk.staffdesk import StaffDesk
 from mailtriage.inbound.forwards import forwarded_sender
 from mailtriage.inbound.language import reply_language, settled_language, staff_set_language
 from mailtriage.inbound.message import Address, InboundMail
+from mailtriage.inbound.openpgp import replaces_key
 from mailtriage.inbound.staffauth import StaffVerdict, sender_authenticated, staff_verdict
 from mailtriage.outgoing.masking import mask_personal
 from mailtriage.policy.cases import State, format_ref, refs_in_subject
@@ -276,9 +277,32 @@ class CaseDesk:
         case = facts.cases.get(decision.case_id) if decision.case_id is not None else None
         job = _Job(session, message, raw, mail, decision, knowledge, facts, verdict, case)
         case, opened = self._appliers[decision.action](job)
+        self._learn_pgp_key(message, mail, case)
         message.processed_at = self.clock()
         knowledge.learn(message, mail, case)
         return Outcome(message.status, opened)
+
+    def _learn_pgp_key(self, message: StoredMessage, mail: InboundMail, case: Case | None) -> None:
+        """Keep the key a reporter's own mail on their case brought (attached or Autocrypt,
+        already checked to name the sender): from now on mail to them is encrypted. Only the
+        case's reporter can set it; a stranger's key on someone's case is never kept."""
+        offered = mail.pgp.offered_key if mail.pgp else None
+        if offered is None or case is None or case.purged_at is not None:
+            return
+        sender = mail.sender.address if mail.sender else ""
+        if message.case is not case or message.status != MessageStatus.CASE:
+            return
+        if not sender or sender != (case.reporter_address or "").lower():
+            return
+        if case.reporter_pgp_key == offered:
+            return
+        if case.reporter_pgp_key and not replaces_key(case.reporter_pgp_key, mail.pgp):
+            # A From can be forged: a new key replaces the kept one only in a mail signed
+            # with the kept one, or a forger could make the reporter's mail unreadable.
+            self._event(case, "pgp-key-refused", {"message": message.id})
+            return
+        case.reporter_pgp_key = offered
+        self._event(case, "pgp-key", {"message": message.id, "from": mail.pgp.offered_by})
 
     @property
     def _appliers(self) -> dict[Action, Callable[[_Job], _Applied]]:
@@ -550,6 +574,7 @@ def record_facts(session: Session, message: StoredMessage, raw: bytes, mail: Inb
         "datetimes": list(mail.indicators.datetimes),
     }
     message.defects = list(mail.defects)
+    message.pgp = mail.pgp.record() if mail.pgp else None
     # Added by foreign key, not through the relationship: assigning the collection would
     # first load the (empty) old one, a query per message.
     session.add_all(

@@ -372,6 +372,7 @@ class Purger:
             event.detail = _kept_detail(event.kind, event.detail)
         case.reporter_address = None
         case.reporter_name = None
+        case.reporter_pgp_key = None
         case.subject = None
         if not case.credit_consent:
             case.credit_name = None
@@ -508,6 +509,7 @@ def _erase_message(session: Session, message: StoredMessage) -> None:
         "text_body",
         "indicators",
         "quarantine_reason",
+        "pgp",  # the signer's fingerprint identifies the reporter
     ):
         setattr(message, name, None)
     filing.purged(message)

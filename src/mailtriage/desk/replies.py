@@ -88,10 +88,14 @@ class Replies:
         A report that staff forwarded is answered without looking at the forwarding mail as
         the trigger (it comes from staff, whom the guard never answers) and outside its thread.
         """
-        context = {
-            "missing_target": not mail.indicators.has_target,
-            "missing_time": not mail.indicators.has_time,
+        undecryptable = mail.pgp is not None and mail.pgp.undecryptable
+        context: dict[str, Any] = {
+            # Nothing of an undecryptable report was read: ask for it again, not for details.
+            "missing_target": not undecryptable and not mail.indicators.has_target,
+            "missing_time": not undecryptable and not mail.indicators.has_time,
         }
+        if undecryptable:
+            context["undecryptable"] = mail.pgp.problem if mail.pgp else None
         if forwarded_by_staff:
             return self._guarded(
                 session, ledger, case, "acknowledgement", context, "auto-generated"

@@ -52,6 +52,7 @@ from mailtriage.inbound.mime.limits import (
     MAX_TEXT_CHARS,
 )
 from mailtriage.inbound.mime.parts import PartWalk, add_defect
+from mailtriage.inbound.openpgp import PgpFacts
 from mailtriage.inbound.textscan import Indicators, Language, detect_language, extract_indicators
 
 __all__ = [
@@ -123,6 +124,7 @@ class InboundMail:
     defects: tuple[str, ...]
     language: Language
     indicators: Indicators
+    pgp: PgpFacts | None = None  # set by pgpinbound when OpenPGP was involved
 
     def header(self, name: str) -> tuple[str, ...]:
         """Every value of the named header, in order (case-insensitive name)."""

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import resource
+import signal
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from mailtriage.inbound.message import InboundMail, ParseError, parse_message
+from mailtriage.inbound.message import InboundMail, ParseError
+from mailtriage.inbound.pgpinbound import PgpInput, parse_incoming
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +48,24 @@ class WorkerDied(Exception):
 Parsed = dict[int, InboundMail | ParseError | WorkerDied]
 
 
-def _serve(connection: Connection) -> None:
-    """The worker's loop: (id, raw) in, (id, InboundMail or ParseError) out, until EOF."""
+def _limit_written_files(limit: int | None) -> None:
+    """In the worker only: no file it writes may grow past `limit` bytes. Decryption streams
+    its plaintext into a file (`openpgp.decrypt`), so a compression bomb ends there with
+    EFBIG (SIGXFSZ ignored) rather than in the worker's memory. Process-wide, which is why
+    intake's own process never sets it."""
+    if not limit:
+        return
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+
+
+def _serve(connection: Connection, file_limit: int | None = None) -> None:
+    """The worker's loop: (id, raw, PgpInput) in, (id, InboundMail or ParseError) out,
+    until EOF. Encrypted mail is decrypted here, under the time limit (`pgpinbound`)."""
+    _limit_written_files(file_limit)
     connection.send(_READY)
     while True:
         try:
@@ -55,10 +74,10 @@ def _serve(connection: Connection) -> None:
             return
         if item is None:
             return
-        message_id, raw = item
+        message_id, raw, pgp = item
         result: InboundMail | ParseError
         try:
-            result = parse_message(raw)
+            result = parse_incoming(raw, pgp)
         except ParseError as exc:
             result = ParseError(*exc.args)  # without its cause, which may not pickle
         connection.send((message_id, result))
@@ -71,12 +90,12 @@ _START_SECONDS = 30.0
 class _Worker:
     """One worker process and our end of its pipe."""
 
-    def __init__(self) -> None:
+    def __init__(self, file_limit: int | None = None) -> None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["mailtriage.inbound.message"])
+        context.set_forkserver_preload(["mailtriage.intake.parsepool"])  # with message, pgpinbound
         ours, theirs = context.Pipe()
         self.process: BaseProcess = context.Process(
-            target=_serve, args=(theirs,), name="mailtriage-parse", daemon=True
+            target=_serve, args=(theirs, file_limit), name="mailtriage-parse", daemon=True
         )
         self.process.start()
         theirs.close()
@@ -87,10 +106,12 @@ class _Worker:
             self.stop(kill=True)
             raise RuntimeError("the parse worker did not start")
 
-    def parse(self, message_id: int, raw: bytes, timeout: float) -> InboundMail | ParseError:
+    def parse(
+        self, message_id: int, raw: bytes, timeout: float, pgp: PgpInput | None = None
+    ) -> InboundMail | ParseError:
         """Parse one message. Raises TimeoutError past `timeout`, EOFError/OSError if the
         worker died; either way the caller throws this worker away."""
-        self.connection.send((message_id, raw))
+        self.connection.send((message_id, raw, pgp))
         deadline = time.monotonic() + timeout
         while not self.connection.poll(max(0.0, deadline - time.monotonic())):
             if time.monotonic() >= deadline:
@@ -117,30 +138,35 @@ class _Worker:
 
 
 class ParsePool:
-    def __init__(self, timeout_seconds: float = PARSE_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, timeout_seconds: float = PARSE_TIMEOUT_SECONDS, file_limit: int | None = None
+    ) -> None:
+        """`file_limit`: the most a decrypted plaintext may weigh (`max_message_bytes`)."""
         self.timeout_seconds = timeout_seconds
+        self.file_limit = file_limit
         self._driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailtriage-parse")
         self._worker: _Worker | None = None
         self._broken = False
 
-    def submit(self, raws: dict[int, bytes]) -> Future[Parsed] | None:
-        """Start parsing `raws` in the worker; None when the pool cannot be used."""
+    def submit(self, raws: dict[int, bytes], pgp: PgpInput | None = None) -> Future[Parsed] | None:
+        """Start parsing `raws` in the worker; None when the pool cannot be used. `pgp`:
+        the keys to decrypt and check signatures with."""
         if self._broken:
             return None
         items = [(i, raw) for i, raw in raws.items() if raw]
         if not items:
             return None
-        return self._driver.submit(self._parse_all, items)
+        return self._driver.submit(self._parse_all, items, pgp)
 
-    def parse(self, raws: dict[int, bytes]) -> Parsed:
+    def parse(self, raws: dict[int, bytes], pgp: PgpInput | None = None) -> Parsed:
         """Parse `raws` in the worker now (messages left out are to be parsed in-process)."""
-        return self.results(self.submit(raws))
+        return self.results(self.submit(raws, pgp))
 
     def results(self, future: Future[Parsed] | None) -> Parsed:
         """What the worker parsed; missing entries are to be parsed in-process."""
         return {} if future is None else future.result()
 
-    def _parse_all(self, items: list[tuple[int, bytes]]) -> Parsed:
+    def _parse_all(self, items: list[tuple[int, bytes]], pgp: PgpInput | None) -> Parsed:
         """Runs on the driver thread: each message in turn, a fresh worker after a failure."""
         results: Parsed = {}
         for message_id, raw in items:
@@ -148,7 +174,7 @@ class ParsePool:
             if worker is None:
                 break  # no worker to be had: the rest is parsed in-process
             try:
-                results[message_id] = worker.parse(message_id, raw, self.timeout_seconds)
+                results[message_id] = worker.parse(message_id, raw, self.timeout_seconds, pgp)
             except TimeoutError:
                 log.warning(
                     "message %d: parse went past %g s; worker killed",
@@ -170,7 +196,7 @@ class ParsePool:
     def _running_worker(self) -> _Worker | None:
         if self._worker is None and not self._broken:
             try:
-                self._worker = _Worker()
+                self._worker = _Worker(self.file_limit)
             except (OSError, EOFError, RuntimeError, ValueError) as exc:
                 log.warning("parse worker unavailable, parsing in-process (%s)", type(exc).__name__)
                 self._broken = True

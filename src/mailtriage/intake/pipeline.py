@@ -32,12 +32,14 @@ from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.desk.casework import BatchKnowledge, CaseDesk, Outcome
 from mailtriage.desk.replies import Replies
-from mailtriage.inbound.message import InboundMail, ParseError, parse_message
+from mailtriage.inbound.message import InboundMail, ParseError
+from mailtriage.inbound.openpgp import DeskKeyMaterial
+from mailtriage.inbound.pgpinbound import PgpInput, parse_incoming
 from mailtriage.intake.parsepool import Parsed, ParsePool, WorkerDied
 from mailtriage.mailbox.base import FetchedMessage, Mailbox, MailboxError, MessageKey
 from mailtriage.store import filing
 from mailtriage.store.db import Store, StoreUnavailable
-from mailtriage.store.models import MailboxSighting, MessageStatus, StoredMessage
+from mailtriage.store.models import Case, MailboxSighting, MessageStatus, StoredMessage
 from mailtriage.store.rawstore import read_raw, write_raw
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,10 @@ class Intake:
         replies: Replies,
         desk: CaseDesk,
         parse_pool: ParsePool,
+        pgp_desk: DeskKeyMaterial | None = None,
     ) -> None:
         self.config = config
+        self.pgp_desk = pgp_desk
         self.store = store
         self.clock = clock
         self.replies = replies
@@ -122,7 +126,7 @@ class Intake:
         for batch in _batches(mailbox.fetch_new()):
             stored = self._store(batch, report)
             if waiting is not None:
-                stored.parsing = self.parse_pool.submit(stored.raws)
+                stored.parsing = self.parse_pool.submit(stored.raws, self._pgp_input())
                 self._finish(mailbox, waiting, report)
             waiting = stored
             if should_stop is not None and should_stop():
@@ -357,7 +361,7 @@ class Intake:
                 if sizes.get(i, 0) <= limit
             }
         raws.update(wanted)
-        parsed.update(self.parse_pool.parse(wanted))
+        parsed.update(self.parse_pool.parse(wanted, self._pgp_input()))
 
     def _load(self, session: Session, ids: list[int], wanted: str) -> list[StoredMessage]:
         loaded = session.scalars(
@@ -442,7 +446,21 @@ class Intake:
             raise done
         if done is not None:
             return done
-        return parse_message(self._raw(message, raws))
+        return parse_incoming(
+            self._raw(message, raws), self._pgp_input(object_session(message))
+        )
+
+    def _pgp_input(self, session: Session | None = None) -> PgpInput:
+        """The desk's key and every reporter key the desk keeps, for decrypting and checking
+        signatures in the parse worker (a key is a few hundred bytes; a desk keeps a few)."""
+        if session is None:
+            with self._session() as own:
+                return self._pgp_input(own)
+        keys = session.scalars(
+            select(Case.reporter_pgp_key).where(Case.reporter_pgp_key.is_not(None))
+        )
+        known = tuple(k.encode("ascii", "replace") for k in keys if k)
+        return PgpInput(self.pgp_desk, known)
 
     @staticmethod
     def _raw(message: StoredMessage, raws: dict[int, bytes]) -> bytes:

@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session
 
 from mailtriage.config import Config
 from mailtriage.inbound.mime.files import attached_files
+from mailtriage.inbound.openpgp import DeskKeyMaterial, PgpError, load_cert
+from mailtriage.inbound.pgpinbound import unwrap
 from mailtriage.outgoing.compose import OutgoingFile, compose
 from mailtriage.outgoing.mailkinds import KINDS, KindRegistry, LetterError, Source, UnknownKind
+from mailtriage.outgoing.pgpoutbound import protect
 from mailtriage.outgoing.render import Renderer
 from mailtriage.store.models import OutboxMail
 from mailtriage.store.rawstore import read_raw
@@ -31,8 +34,10 @@ class Letters:
         renderer: Renderer,
         kinds: KindRegistry = KINDS,
         command_help: tuple[str, ...] = (),
+        pgp_desk: DeskKeyMaterial | None = None,
     ) -> None:
         self.config = config
+        self.pgp_desk = pgp_desk
         self.renderer = renderer
         self.kinds = kinds
         self.command_help = command_help
@@ -55,7 +60,7 @@ class Letters:
         rendered = kind.render(self.renderer, row.language, payload)
         files = self._relayed_files(session, row) if kind.carries_staff_words(payload) else []
         files += kind.files(source, payload)
-        return compose(
+        composed = compose(
             from_address=self.config.smtp.from_address,
             from_name=self.config.smtp.from_name,
             to=row.recipient,
@@ -68,12 +73,32 @@ class Letters:
             date=now,
             attachments=files,
         )
+        case = row.case
+        if kind.audience != "reporter" or case is None:
+            return composed
+        return self._encrypted(case.reporter_pgp_key, composed)
 
-    @staticmethod
-    def _relayed_files(session: Session, row: OutboxMail) -> list[OutgoingFile]:
-        """The staff member's attachments, which go along with their words."""
+    def _encrypted(self, key: str | None, composed: bytes) -> bytes:
+        """Mail to a reporter whose key the case keeps goes out PGP/MIME, signed; a key that
+        stopped working (expired, say) is a LetterError, never a silent plaintext mail."""
+        if not key:
+            return composed
+        try:
+            return protect(composed, [load_cert(key)], self.pgp_desk)
+        except PgpError as exc:
+            raise LetterError(f"cannot encrypt to the reporter's key: {exc}") from exc
+
+    def _relayed_files(self, session: Session, row: OutboxMail) -> list[OutgoingFile]:
+        """The staff member's attachments, which go along with their words (from inside
+        the encryption when staff wrote to the desk encrypted; none if it cannot be read)."""
         staff_message = (row.context or {}).get("message")
         raw = read_raw(session, staff_message) if isinstance(staff_message, int) else None
         if not raw:
             return []
+        try:
+            unwrapped = unwrap(raw, self.pgp_desk)
+        except Exception:  # the parse worker read this mail; here it is only a bonus
+            unwrapped = None
+        if unwrapped is not None and unwrapped[1].encrypted:
+            raw = unwrapped[0] if unwrapped[1].decrypted else b""
         return [OutgoingFile(name, ctype, data) for name, ctype, data in attached_files(raw)]

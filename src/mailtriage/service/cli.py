@@ -48,7 +48,7 @@ from mailtriage.service.views import (
     message_summary,
     printable,
 )
-from mailtriage.service.wiring import build, open_mailbox, open_store, open_transport
+from mailtriage.service.wiring import build, desk_key, open_mailbox, open_store, open_transport
 from mailtriage.store.db import StoreUnavailable
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
 
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     credits.add_argument("--json", action="store_true")
 
     sub.add_parser("security-txt", help="print an RFC 9116 security.txt from the config")
+    sub.add_parser("pgp-key", help="print the desk's public OpenPGP key (armoured)")
 
     quarantine = sub.add_parser("quarantine", help="mail that failed processing")
     quarantine.add_argument("--json", action="store_true")
@@ -156,7 +157,9 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
 # others refuse for unauthenticated staff, so an operator can still see the desk while fixing
 # it: none of them reads mail, so none of them can be steered by a forged staff From. Every
 # other command (including any added later) is refused: fail closed.
-READ_ONLY_COMMANDS = frozenset({"cases", "case", "credits", "deadline", "security-txt"})
+READ_ONLY_COMMANDS = frozenset(
+    {"cases", "case", "credits", "deadline", "security-txt", "pgp-key"}
+)
 
 
 def _reads_only(args: argparse.Namespace) -> bool:
@@ -331,6 +334,9 @@ def cmd_deadline(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     print(f"config: ok ({config.source_path})")
+    material = desk_key(config)  # a wrong key file or passphrase is a configuration error
+    if material is not None:
+        print(f"pgp: ok (key {material.cert().fingerprint.upper()})")
     store = open_store(config, migrate=False)
     with store.session():
         pass
@@ -459,7 +465,18 @@ def cmd_security_txt(config: Config, args: argparse.Namespace, clock: Clock) -> 
         lines.append(f"Policy: {policy.url}")
     if policy.canonical_url:
         lines.append(f"Canonical: {policy.canonical_url}")
+    if config.pgp.public_key_url:
+        lines.append(f"Encryption: {config.pgp.public_key_url}")
     print("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_pgp_key(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    """The desk's public key, for the page security.txt's Encryption field points at."""
+    material = desk_key(config)
+    if material is None:
+        return _fail("pgp.key_file: not set, so the desk has no OpenPGP key", EXIT_FAILED)
+    print(material.public_key().rstrip("\n"))
     return EXIT_OK
 
 
@@ -486,6 +503,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace, Clock], int]] = {
     "purge": cmd_purge,
     "credits": cmd_credits,
     "security-txt": cmd_security_txt,
+    "pgp-key": cmd_pgp_key,
 }
 
 

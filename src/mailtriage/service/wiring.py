@@ -21,6 +21,7 @@ from mailtriage.desk.purge import Purger
 from mailtriage.desk.replies import Replies
 from mailtriage.desk.staffcommands import help_lines
 from mailtriage.desk.staffdesk import StaffDesk
+from mailtriage.inbound.openpgp import DeskKeyMaterial, PgpError
 from mailtriage.intake.parsepool import ParsePool
 from mailtriage.intake.pipeline import Intake, IntakeReport
 from mailtriage.mailbox.base import Mailbox, MailboxError
@@ -126,14 +127,32 @@ class App:
         self.store.dispose()
 
 
+def desk_key(config: Config) -> DeskKeyMaterial | None:
+    """The desk's OpenPGP key from `[pgp]`, checked now: a wrong file or passphrase is a
+    config error at start, not a surprise at the first encrypted report."""
+    if config.pgp.key_file is None:
+        return None
+    try:
+        return DeskKeyMaterial.from_files(config.pgp.key_file, config.pgp.passphrase_file)
+    except PgpError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
 def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) -> App:
     """Build every collaborator once; `migrate` brings the store's schema up to date first."""
     store = open_store(config, migrate=migrate)
     replies = Replies(config, clock)
     staff = StaffDesk(config, replies, clock)
     desk = CaseDesk(config, replies, staff, clock)
-    intake = Intake(config, store, clock, replies, desk, ParsePool())
-    letters = Letters(config, Renderer(config.templates.path), command_help=tuple(help_lines()))
+    pgp_desk = desk_key(config)
+    pool = ParsePool(file_limit=config.cases.max_message_bytes)
+    intake = Intake(config, store, clock, replies, desk, pool, pgp_desk=pgp_desk)
+    letters = Letters(
+        config,
+        Renderer(config.templates.path),
+        command_help=tuple(help_lines()),
+        pgp_desk=pgp_desk,
+    )
     sender = OutboxSender(
         config,
         store,

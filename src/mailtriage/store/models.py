@@ -84,6 +84,8 @@ class Case(Base):
     credit_name: Mapped[str | None] = mapped_column(String(200))
     credit_consent: Mapped[bool | None] = mapped_column(Boolean)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The reporter's armoured OpenPGP certificate, learnt from their mail; erased by the purge.
+    reporter_pgp_key: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[utc]
     # Issue 16: facts about the finding, not the finder; the purge keeps them.
     # `#duplicate REF2`: this case reports what REF2 tracks (REF2 lists it as a duplicate).
@@ -154,6 +156,8 @@ class StoredMessage(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     indicators: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     defects: Mapped[list[str] | None] = mapped_column(JSON)
+    # What OpenPGP made of the mail (openpgp.PgpFacts.record): encrypted, decrypted, signature.
+    pgp: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Quarantine bookkeeping: why the last attempt failed and how many attempts were made.
     quarantine_reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

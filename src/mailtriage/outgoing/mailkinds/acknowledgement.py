@@ -15,6 +15,9 @@ class AcknowledgementPayload(Payload):
     missing_target: bool  # the report names no system: ask for one
     missing_time: bool  # nor a moment: ask for one
     first_response_workdays: int
+    # Why an encrypted report could not be read ("not-for-our-key", "corrupt",
+    # "no-desk-key"); None for a report that was read.
+    undecryptable: str | None = None
 
 
 class Acknowledgement(MailKind[AcknowledgementPayload]):
@@ -33,6 +36,7 @@ class Acknowledgement(MailKind[AcknowledgementPayload]):
             missing_target=bool(saved.get("missing_target")),
             missing_time=bool(saved.get("missing_time")),
             first_response_workdays=source.config.deadlines.first_response_workdays,
+            undecryptable=saved.get("undecryptable"),
         )
 
 

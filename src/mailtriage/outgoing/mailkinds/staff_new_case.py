@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from mailtriage.outgoing.mailkinds._base import MailKind, Payload, Source
-from mailtriage.outgoing.mailkinds._shared import AttachmentLine, masked_subject, masker
+from mailtriage.outgoing.mailkinds._shared import AttachmentLine, masked_subject, masker, pgp_note
 from mailtriage.store.models import Case
 
 
@@ -47,6 +47,7 @@ class NewCasePayload(Payload):
     indicators: MaskedIndicators
     attachments: tuple[AttachmentLine, ...]
     earlier_cases: tuple[EarlierCase, ...]
+    encryption: str = ""  # what OpenPGP made of the report, for staff ("" when not encrypted)
 
 
 class StaffNewCase(MailKind[NewCasePayload]):
@@ -81,6 +82,7 @@ class StaffNewCase(MailKind[NewCasePayload]):
             ),
             attachments=tuple(AttachmentLine.of(a, case) for a in message.attachments),
             earlier_cases=_earlier_cases(source, saved.get("earlier") or []),
+            encryption=pgp_note(message.pgp),
         )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mailtriage.inbound.replytext import reporter_new_text
 from mailtriage.outgoing.mailkinds._base import MailKind, Payload, Source
-from mailtriage.outgoing.mailkinds._shared import AttachmentLine, masker
+from mailtriage.outgoing.mailkinds._shared import AttachmentLine, masker, pgp_note
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class ReporterReplyPayload(Payload):
     subject: str
     text: str
     attachments: tuple[AttachmentLine, ...]
+    encryption: str = ""  # what OpenPGP made of the reply ("" when not encrypted or signed)
 
 
 class StaffReporterReply(MailKind[ReporterReplyPayload]):
@@ -53,6 +54,7 @@ class StaffReporterReply(MailKind[ReporterReplyPayload]):
             subject=masked(message.subject),
             text=masked(new),
             attachments=tuple(AttachmentLine.of(a, case) for a in message.attachments),
+            encryption=pgp_note(message.pgp),
         )
 
 
