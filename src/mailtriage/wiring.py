@@ -18,6 +18,8 @@ from mailtriage.config import Config
 from mailtriage.jobs import JobReport, Jobs
 from mailtriage.letters import Letters
 from mailtriage.mailbox.base import Mailbox, MailboxError
+from mailtriage.oauth2 import TokenSource
+from mailtriage.oauth2_wiring import mail_token_source
 from mailtriage.outbox import DeliveryReport, OutboxSender
 from mailtriage.parsepool import ParsePool
 from mailtriage.pipeline import Intake, IntakeReport
@@ -56,12 +58,15 @@ class App:
     sender: OutboxSender
     jobs: Jobs
     purger: Purger
+    # The one OAuth2 token source of this process (None with password logins): IMAP and SMTP
+    # share it, so a token is fetched once and renewed once.
+    tokens: TokenSource | None = None
 
     def open_mailbox(self) -> Mailbox:
-        return open_mailbox(self.config)
+        return open_mailbox(self.config, self.tokens)
 
     def open_transport(self) -> Transport:
-        return open_transport(self.config, self.clock)
+        return open_transport(self.config, self.clock, self.tokens)
 
     def one_pass(
         self,
@@ -125,6 +130,7 @@ class App:
 def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) -> App:
     """Build every collaborator once; `migrate` brings the store's schema up to date first."""
     store = open_store(config, migrate=migrate)
+    tokens = mail_token_source(config, clock, store)
     replies = Replies(config, clock)
     staff = StaffDesk(config, replies, clock)
     desk = CaseDesk(config, replies, staff, clock)
@@ -134,15 +140,15 @@ def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) 
         config,
         store,
         letters,
-        lambda: open_transport(config, clock),
+        lambda: open_transport(config, clock, tokens),
         clock,
         on_failure=replies.delivery_failed,
     )
     jobs = Jobs(config, store, replies, clock)
     purger = Purger(
-        config, store, clock, lambda: open_mailbox(config), tell_staff=replies.notify_staff
+        config, store, clock, lambda: open_mailbox(config, tokens), tell_staff=replies.notify_staff
     )
-    return App(config, clock, store, replies, intake, sender, jobs, purger)
+    return App(config, clock, store, replies, intake, sender, jobs, purger, tokens)
 
 
 def _log_pass(done: PassReport) -> None:
@@ -182,7 +188,7 @@ def open_store(config: Config, migrate: bool = True) -> Store:
     return store
 
 
-def open_mailbox(config: Config) -> Mailbox:
+def open_mailbox(config: Config, tokens: TokenSource | None = None) -> Mailbox:
     mb = config.mailbox
     if mb.source == "maildir":
         from mailtriage.mailbox.maildir import MaildirMailbox
@@ -191,11 +197,13 @@ def open_mailbox(config: Config) -> Mailbox:
         return MaildirMailbox(mb.path, mb.processed_folder, mb.quarantine_folder)
     from mailtriage.mailbox.imap import ImapMailbox
 
-    return ImapMailbox(mb)
+    return ImapMailbox(mb, tokens=tokens if mb.auth == "oauth2" else None)
 
 
-def open_transport(config: Config, clock: Clock) -> Transport:
+def open_transport(
+    config: Config, clock: Clock, tokens: TokenSource | None = None
+) -> Transport:
     if config.smtp.transport == "maildir":
         assert config.smtp.path is not None
         return MaildirTransport(config.smtp.path, clock)
-    return SmtpTransport(config.smtp)
+    return SmtpTransport(config.smtp, tokens if config.smtp.auth == "oauth2" else None)

@@ -36,6 +36,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from mailtriage.config import MailboxConfig
 from mailtriage.mailbox.base import FetchedMessage, Fingerprint, MailboxError, MessageKey
+from mailtriage.oauth2 import TokenError, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,19 @@ class ImapMailbox:
         use_move: bool | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         large_message_bytes: int = LARGE_MESSAGE_BYTES,
+        tokens: TokenSource | None = None,
     ) -> None:
         """`use_move`: None picks UID MOVE when the server announces MOVE; False forces the
         COPY + \\Deleted + EXPUNGE path (tests use it to exercise servers without MOVE)."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._config = config
+        # With `auth = "oauth2"`: where the XOAUTH2 access tokens come from.
+        self._tokens = tokens
+        # A digest of the token this session logged in with (not the token itself).
+        self._login_token: str | None = None
+        if config.auth == "oauth2" and tokens is None:
+            raise ValueError("mailbox.auth is oauth2 but no token source was given")
         self._use_move = use_move
         self._batch_size = batch_size
         self._large_message_bytes = large_message_bytes
@@ -118,8 +126,9 @@ class ImapMailbox:
         where = f"{cfg.host}:{cfg.effective_port}"
         context = self._tls_context() if cfg.tls != "none" else None
         # Read first: an unreadable password_file is a ConfigError naming the key, and no
-        # connection should be left open behind it.
-        secret = cfg.secret()
+        # connection should be left open behind it. Likewise a token: one that cannot be had
+        # is an outage of the mailbox, said in one line, before a connection is made.
+        secret = cfg.secret() if self._tokens is None else self._token(force_refresh=False)
         timeout = cfg.timeout_seconds or None
         try:
             client = IMAPClient(
@@ -141,12 +150,9 @@ class ImapMailbox:
         try:
             if cfg.tls == "starttls":
                 self._starttls(client, context, where)
-            try:
-                client.login(cfg.username, secret)
-            except LoginError as exc:
-                raise MailboxError(
-                    f"IMAP login failed for user {cfg.username} at {where}: {_reason(exc)}"
-                ) from exc
+            self._login(client, secret, where)
+            if self._tokens is not None:
+                self._login_token = _digest(self._tokens.token())
             self._capabilities = frozenset(_text(c).upper() for c in client.capabilities())
         except MailboxError:
             _shutdown(client)
@@ -164,6 +170,57 @@ class ImapMailbox:
             self._moves(),
             "IDLE" in self._capabilities,
         )
+
+    def _renew_session_if_token_renewed(self) -> None:
+        """Log in again once the token of this session has been replaced by a new one.
+
+        Some servers (Exchange Online) end a session when the token it was opened with
+        expires; logging in afresh between passes, when nothing is in hand, avoids meeting
+        that as an error in the middle of a batch.
+        """
+        if self._tokens is None or self._client is None:
+            return
+        try:
+            current = self._tokens.token()
+        except TokenError:
+            return  # keep the session we have; connect() will say what is wrong when needed
+        if _digest(current) != self._login_token:
+            log.debug("%s: access token renewed; logging in again", self.source)
+            self.close()
+
+    def _token(self, *, force_refresh: bool) -> str:
+        assert self._tokens is not None
+        try:
+            return self._tokens.token(force_refresh=force_refresh)
+        except TokenError as exc:
+            raise MailboxError(f"IMAP login at {self.source}: {exc.reason}") from None
+
+    def _login(self, client: IMAPClient, secret: str, where: str) -> None:
+        cfg = self._config
+        if self._tokens is None:
+            try:
+                client.login(cfg.username, secret)
+            except LoginError as exc:
+                raise MailboxError(
+                    f"IMAP login failed for user {cfg.username} at {where}: {_reason(exc)}"
+                ) from exc
+            return
+        try:
+            client.oauth2_login(cfg.username, secret)
+            return
+        except LoginError:
+            # A token refused at login may have been revoked or expired early: one fresh
+            # token, on the same connection, before this counts as an outage.
+            log.info("IMAP XOAUTH2 login at %s refused; retrying once with a new token", where)
+        try:
+            client.oauth2_login(cfg.username, self._token(force_refresh=True))
+        except LoginError as exc:
+            # `from None`: imaplib's exception would carry the command that held the token.
+            raise MailboxError(
+                f"IMAP XOAUTH2 login refused for user {cfg.username} at {where} with a newly "
+                f"issued token: {_reason(exc)} (is the application granted access to this "
+                "mailbox?)"
+            ) from None
 
     def _tls_context(self) -> ssl.SSLContext:
         ca_file = self._config.ca_file
@@ -255,6 +312,7 @@ class ImapMailbox:
         but did not expunge has still not been handled, and the store deduplicates the few
         that a crashed COPY+EXPUNGE left behind. Only one batch is held in memory at a time.
         """
+        self._renew_session_if_token_renewed()
         client = self._connected()
         with self._errors(f"reading folder {self._config.folder!r}"):
             validity, uidnext = self._select(client)
@@ -631,6 +689,10 @@ def _reason(exc: BaseException) -> str:
     text = _BYTES_REPR.sub(r"\2", text)
     text = " ".join(_TIMING.sub("", text).split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _shutdown(client: IMAPClient) -> None:
