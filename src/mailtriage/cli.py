@@ -30,7 +30,10 @@ from mailtriage.config import (
 )
 from mailtriage.daemon import Daemon
 from mailtriage.mailbox.base import MailboxError
+from mailtriage.oauth2 import TokenError, TokenSource, load_certificate
+from mailtriage.oauth2_wiring import mail_token_source
 from mailtriage.render import Renderer, RenderError
+from mailtriage.status import status_lines, status_object
 from mailtriage.store.db import StoreUnavailable
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
 from mailtriage.systemd import Notifier, configure_logging
@@ -94,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check", help="validate the config and try the mailbox and SMTP logins")
 
+    status = sub.add_parser("status", help="what the desk is doing (outbox, cases, OAuth2)")
+    status.add_argument("--json", action="store_true")
+
     purge = sub.add_parser("purge", help="erase the personal data of cases past retention")
     purge.add_argument("--dry-run", action="store_true", help="only list what would go")
 
@@ -148,7 +154,9 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
 # others refuse for unauthenticated staff, so an operator can still see the desk while fixing
 # it: none of them reads mail, so none of them can be steered by a forged staff From. Every
 # other command (including any added later) is refused: fail closed.
-READ_ONLY_COMMANDS = frozenset({"cases", "case", "credits", "deadline", "security-txt"})
+READ_ONLY_COMMANDS = frozenset(
+    {"cases", "case", "credits", "deadline", "security-txt", "status"}
+)
 
 
 def _reads_only(args: argparse.Namespace) -> bool:
@@ -297,7 +305,8 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     with store.session():
         pass
     print("store: ok")
-    mailbox = open_mailbox(config)
+    tokens = check_oauth2(config, clock)
+    mailbox = open_mailbox(config, tokens)
     try:
         mailbox.check()
     finally:
@@ -308,7 +317,7 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     except RenderError as exc:
         raise CommandError(f"templates: {exc}") from exc
     print(f"templates: ok ({len(names)} files)")
-    transport = open_transport(config, clock)
+    transport = open_transport(config, clock, tokens)
     try:
         if isinstance(transport, SmtpTransport):
             transport.check()
@@ -317,6 +326,36 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     finally:
         transport.close()
     print(f"smtp: ok ({config.smtp.transport})")
+    return EXIT_OK
+
+
+def check_oauth2(config: Config, clock: Clock) -> TokenSource | None:
+    """With OAuth2: get a token first, so a failure names the token endpoint, not the login."""
+    tokens = mail_token_source(config, clock, None)
+    if tokens is None:
+        return None
+    try:
+        tokens.token()
+    except TokenError as exc:
+        raise CommandError(f"oauth2: {exc.reason}") from None
+    expires = tokens.expires_at()
+    assert expires is not None and config.oauth2 is not None
+    until = expires.astimezone(config.deadlines.tz).isoformat(timespec="seconds")
+    print(f"oauth2: ok ({config.oauth2.provider}, token valid until {until})")
+    if config.oauth2.certificate_file is not None:
+        not_after = load_certificate(config.oauth2.certificate_file)[2].not_after
+        days = (not_after - clock()).days
+        print(f"oauth2 certificate: expires {not_after.date().isoformat()} (in {days} days)")
+    return tokens
+
+
+def cmd_status(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    store = open_store(config)
+    status = status_object(config, store, clock)
+    if args.json:
+        _print_json(status)
+    else:
+        print("\n".join(status_lines(status, config.deadlines.tz)))
     return EXIT_OK
 
 
@@ -446,6 +485,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace, Clock], int]] = {
     "case": cmd_case,
     "deadline": cmd_deadline,
     "check": cmd_check,
+    "status": cmd_status,
     "quarantine": cmd_quarantine,
     "db": cmd_db,
     "purge": cmd_purge,

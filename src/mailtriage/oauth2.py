@@ -291,7 +291,9 @@ def _generic(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, list[
     import httpx
 
     assert oauth.token_url is not None and oauth.client_secret_file is not None
-    secret = read_secret_file(oauth.client_secret_file, "client_secret_file")
+    secret_file = oauth.client_secret_file
+    known: list[str] = []
+    _remember(known, read_secret_file(secret_file, "client_secret_file"))
     token_url, client_id = oauth.token_url, oauth.client_id
     verify = ssl.create_default_context(cafile=str(oauth.ca_file) if oauth.ca_file else None)
 
@@ -301,6 +303,9 @@ def _generic(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, list[
             form["scope"] = " ".join(scopes)
         # RFC 6749 §2.3.1: HTTP Basic with the form-encoded id and secret, which every
         # server must support.
+        # Read at every request: an administrator who rotates the secret fixes the file,
+        # and the daemon heals without a restart.
+        secret = _read_for_fetch(secret_file, known)
         auth = httpx.BasicAuth(_form_quote(client_id), _form_quote(secret.reveal()))
         try:
             with httpx.Client(verify=verify, timeout=HTTP_TIMEOUT_SECONDS) as client:
@@ -311,7 +316,21 @@ def _generic(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, list[
             ) from None
         return _issued_from_response(response.status_code, response.text, token_url)
 
-    return fetch, [secret.reveal()]
+    return fetch, known
+
+
+def _remember(known: list[str], secret: Secret) -> Secret:
+    """Keep `secret` on the list of texts scrubbed from every message (the old one too)."""
+    if secret.reveal() not in known:
+        known.append(secret.reveal())
+    return secret
+
+
+def _read_for_fetch(path: Path, known: list[str]) -> Secret:
+    try:
+        return _remember(known, read_secret_file(path, "client_secret_file"))
+    except ConfigError as exc:
+        raise TokenError(str(exc), kind="refused") from None
 
 
 def _form_quote(value: str) -> str:
@@ -439,9 +458,11 @@ def _microsoft(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, lis
 
     else:
         assert oauth.client_secret_file is not None
-        secret = read_secret_file(oauth.client_secret_file, "client_secret_file")
-        known.append(secret.reveal())
-        make_credential = secret.reveal
+        secret_file = oauth.client_secret_file
+        _remember(known, read_secret_file(secret_file, "client_secret_file"))
+
+        def make_credential() -> str:
+            return _read_for_fetch(secret_file, known).reveal()
 
     def fetch() -> Issued:
         client_credential = make_credential()
@@ -463,7 +484,7 @@ def _microsoft(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, lis
                 f"token endpoint {authority} unreachable: {_requests_reason(exc)}",
                 kind="unreachable",
             ) from None
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:
             # msal raises ValueError for a tenant it cannot discover, among others.
             raise TokenError(
                 f"token endpoint {authority}: {scrub(str(exc), known)}", kind="refused"
