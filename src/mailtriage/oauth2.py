@@ -280,8 +280,27 @@ def read_secret_file(path: Path, key: str) -> Secret:
         raise ConfigError(f"oauth2.{key}: cannot read ({reason})") from None
 
 
-def _verify(oauth: OAuth2Config) -> ssl.SSLContext | str | bool:
-    return str(oauth.ca_file) if oauth.ca_file else True
+def _requests_session(oauth: OAuth2Config) -> Any:
+    """A requests session that verifies against `ca_file` when one is configured.
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override a
+    session's `verify`; only a per-request `verify` wins over them. Without this, a
+    configured `ca_file` would be silently ignored on many hosts (it was on this one).
+    """
+    import requests
+
+    ca_file = str(oauth.ca_file) if oauth.ca_file else None
+
+    class Session(requests.Session):
+        def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+            if ca_file is not None and kwargs.get("verify") in (None, True):
+                kwargs["verify"] = ca_file
+            return super().request(method, url, *args, **kwargs)
+
+    session = Session()
+    if ca_file is not None:
+        session.verify = ca_file
+    return session
 
 
 # -- generic: RFC 6749 §4.4 with httpx -------------------------------------------------------
@@ -466,6 +485,7 @@ def _microsoft(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, lis
 
     def fetch() -> Issued:
         client_credential = make_credential()
+        session = _requests_session(oauth)
         try:
             # A new application each time: msal keeps its own token cache and would hand back
             # the token we are replacing (after a refused login, that is the revoked one).
@@ -473,7 +493,7 @@ def _microsoft(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, lis
                 oauth.client_id,
                 client_credential=client_credential,
                 authority=authority,
-                verify=_verify(oauth),
+                http_client=session,
                 timeout=HTTP_TIMEOUT_SECONDS,
                 instance_discovery=oauth.authority is None,
                 token_cache=msal.TokenCache(),
@@ -489,6 +509,8 @@ def _microsoft(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, lis
             raise TokenError(
                 f"token endpoint {authority}: {scrub(str(exc), known)}", kind="refused"
             ) from None
+        finally:
+            session.close()
         if not isinstance(result, dict):
             raise TokenError(f"token endpoint {authority} sent no answer", kind="invalid")
         if "access_token" not in result:
@@ -540,7 +562,6 @@ def _google(
 ) -> tuple[Fetch, list[str]]:
     import google.auth.exceptions
     import google.auth.transport.requests
-    import requests
     from google.oauth2 import service_account
 
     assert oauth.service_account_file is not None
@@ -565,8 +586,7 @@ def _google(
     del info
 
     def fetch() -> Issued:
-        session = requests.Session()
-        session.verify = str(oauth.ca_file) if oauth.ca_file else True
+        session = _requests_session(oauth)
         request = google.auth.transport.requests.Request(session)
         before = clock()
         try:

@@ -44,8 +44,9 @@ STAFF = "security-team@example.nl"
 
 
 @pytest.fixture
-def idp() -> Iterator[TokenServer]:
-    with TokenServer(lifetime=20) as server:
+def idp(request: pytest.FixtureRequest) -> Iterator[TokenServer]:
+    """The identity provider's stand-in, issuing 20-second tokens (or `request.param`)."""
+    with TokenServer(lifetime=getattr(request, "param", 20)) as server:
         server.add_client(Client(CLIENT_ID, secret=SECRET, subject=DESK, scopes=("mail",)))
         yield server
 
@@ -119,7 +120,8 @@ def leaked(text: str, idp: TokenServer) -> list[str]:
 # -- acceptance 1: a daemon over several token lifetimes -----------------------------------------
 
 
-@pytest.mark.timed_waits  # a real daemon on real 20-second tokens: stalls under libfaketime
+@pytest.mark.timed_waits  # a real daemon on real short-lived tokens: stalls under libfaketime
+@pytest.mark.parametrize("idp", [10], indirect=True)  # 10-second tokens keep the test short
 def test_a_daemon_over_several_token_lifetimes_acknowledges_every_report_without_login_failure(
     imap: Dovecot, smtp_oauth: SmtpServer, idp: TokenServer, tmp_path: Path
 ) -> None:
@@ -130,13 +132,13 @@ def test_a_daemon_over_several_token_lifetimes_acknowledges_every_report_without
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    reports = 7
+    reports = 6
     try:
-        # One report every 9 s: 63 s, more than three token lifetimes.
+        # One report every 6 s: 36 s, more than three token lifetimes.
         for i in range(1, reports + 1):
             with imap.client() as client:
                 client.append("INBOX", report(i))
-            time.sleep(9)
+            time.sleep(6)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not all(
             acked(smtp_oauth, i) for i in range(1, reports + 1)
@@ -154,8 +156,12 @@ def test_a_daemon_over_several_token_lifetimes_acknowledges_every_report_without
     dovecot_log = imap.log_path.read_text()
     assert dovecot_log.count("method=XOAUTH2") >= 3
     assert "auth failed" not in dovecot_log.lower()
-    for word in ("refused", "unavailable", "failed", "Traceback"):
-        assert word not in err, err[-3000:]
+    complaints = [
+        line
+        for line in err.splitlines()
+        if " WARNING " in line or " ERROR " in line or "refused" in line or "Traceback" in line
+    ]
+    assert complaints == []
     assert leaked(err, idp) == []
 
 
