@@ -8,7 +8,8 @@ reminder is sent twice and none is lost. The scheduler only decides how often to
   escalation once on every working day after the due moment passed, until staff answer;
 - progress updates: a case being worked on (`triaged`, `fixing`, `needs-info`) whose reporter
   has heard nothing for `update_interval_workdays` gets the automatic update, staff are told;
-- the digest: each working-day morning, what is open, due and overdue, to `staff_notify`.
+- the digest: each working-day morning, what is open, due and overdue, to `staff_notify`;
+- the OAuth2 client certificate: staff are warned 30, 7 and 1 days before it expires.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from mailtriage.cases import State
 from mailtriage.clock import Clock
-from mailtriage.config import Config
+from mailtriage.config import Config, ConfigError
 from mailtriage.masking import mask_personal
+from mailtriage.oauth2 import load_certificate
 from mailtriage.replies import REPORTER_KINDS, AutoReplyLedger, Replies
 from mailtriage.store.db import Store
 from mailtriage.store.models import Case, CaseEvent, JobRun, OutboxMail
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 UPDATE_STATES = (State.TRIAGED, State.FIXING, State.NEEDS_INFO)
 # Keyed on the promise itself: any open case whose reporter has had no first assessment.
 AWAITING_FIRST_RESPONSE = State.OPEN
+# Days before the OAuth2 client certificate expires on which staff are warned (once each).
+CERTIFICATE_WARNING_DAYS = (30, 7, 1)
 
 
 @dataclass
@@ -44,6 +48,7 @@ class JobReport:
     escalations: int = 0
     updates: int = 0
     digests: int = 0
+    certificate_warnings: int = 0
 
 
 class Jobs:
@@ -60,6 +65,52 @@ class Jobs:
         self.first_response_reminders(report)
         self.progress_updates(report)
         self.digest(report)
+        self.certificate_expiry(report)
+        return report
+
+    # -- the OAuth2 client certificate -------------------------------------------------
+
+    def certificate_expiry(self, report: JobReport | None = None) -> JobReport:
+        """Warn staff when the configured client certificate is 30, 7 or 1 days from
+        expiring: one mail per threshold, recorded per certificate (a renewed certificate has
+        another thumbprint and starts afresh). A desk that starts with 5 days left gets the
+        7-day warning only."""
+        report = report or JobReport()
+        oauth = self.config.oauth2
+        if oauth is None or oauth.certificate_file is None or not self.config.cases.staff_notify:
+            return report
+        try:
+            info = load_certificate(oauth.certificate_file)[2]
+        except ConfigError as exc:
+            log.warning("certificate expiry check: %s", exc)
+            return report
+        now = self.clock()
+        left = info.not_after - now
+        crossed = [d for d in CERTIFICATE_WARNING_DAYS if left <= dt.timedelta(days=d)]
+        if not crossed:
+            return report
+
+        def key(days: int) -> str:
+            return f"{info.thumbprint_sha1[:32]}-{days}"
+
+        with self.store.session() as session:
+            if session.get(JobRun, ("certificate-expiry", key(min(crossed)))) is not None:
+                return report
+            context = {
+                "expires_at": info.not_after.isoformat(),
+                "days_left": left.days,
+                "subject": info.subject,
+                "thumbprint": info.thumbprint_sha1,
+                "certificate_file": str(oauth.certificate_file),
+                "client_id": oauth.client_id,
+                "tenant_id": oauth.tenant_id,
+            }
+            self.replies.notify_staff(session, "staff_certificate_expiry", context)
+            # Every threshold already passed is done: one mail, not three, on a late start.
+            for days in crossed:
+                session.merge(JobRun(job="certificate-expiry", key=key(days), at=now))
+            report.certificate_warnings += 1
+        log.info("OAuth2 client certificate expires in %d days; staff warned", left.days)
         return report
 
     # -- first assessment --------------------------------------------------------------

@@ -463,10 +463,16 @@ def _microsoft(oauth: OAuth2Config, scopes: tuple[str, ...]) -> tuple[Fetch, lis
     known: list[str] = []
     make_credential: Callable[[], Any]
     if oauth.certificate_file is not None:
-        key, cert_pem, info = load_certificate(oauth.certificate_file)
-        known.append(key.reveal())
+        certificate_file = oauth.certificate_file
+        _remember(known, load_certificate(certificate_file)[0])
 
         def make_credential() -> dict[str, str]:
+            # Read at every request: a renewed certificate is used without a restart.
+            try:
+                key, cert_pem, info = load_certificate(certificate_file)
+            except ConfigError as exc:
+                raise TokenError(str(exc), kind="refused") from None
+            _remember(known, key)
             return {
                 "private_key": key.reveal(),
                 "thumbprint": info.thumbprint_sha1,
