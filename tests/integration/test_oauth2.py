@@ -27,6 +27,9 @@ from mailtriage.cli import main
 from mailtriage.config import load_config
 from mailtriage.mailbox.base import MailboxError
 from mailtriage.oauth2 import xoauth2_b64
+from mailtriage.oauth2_wiring import mail_token_source
+from mailtriage.transport.base import DeliveryError
+from mailtriage.transport.smtp import SmtpTransport
 from mailtriage.wiring import App, build
 from tests.support.clock import FakeClock
 from tests.support.config import write_config
@@ -279,6 +282,36 @@ def test_a_wrong_client_secret_keeps_failing_clearly_until_the_file_is_fixed(
     assert next_pass(desk) is None
     assert acked(smtp_oauth, 1) == 1 and inbox_count(imap) == 0
     assert leaked(caplog.text, idp) == [] and new_secret not in caplog.text
+
+
+def test_smtp_replaces_a_revoked_token_once_and_sends(
+    smtp_oauth: SmtpServer, idp: TokenServer, imap: Dovecot, tmp_path: Path
+) -> None:
+    config = load_config(oauth_config(tmp_path, imap, smtp_oauth, idp))
+    tokens = mail_token_source(config, FakeClock(dt.datetime.now(dt.UTC)), None)
+    assert tokens is not None
+    tokens.token()
+    idp.revoke_all()  # the transport still holds it
+    transport = SmtpTransport(config.smtp, tokens)
+    try:
+        transport.send(
+            sender=DESK, recipient="onderzoeker1@example.test", raw=report(1), key="<k1@x>"
+        )
+    finally:
+        transport.close()
+    assert smtp_oauth.refused_logins == 1 and smtp_oauth.logins == [DESK]
+    assert len(smtp_oauth.to("onderzoeker1@example.test")) == 1
+
+    idp.rotate_secret(CLIENT_ID)
+    idp.revoke_all()
+    transport = SmtpTransport(config.smtp, tokens)
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(
+            sender=DESK, recipient="onderzoeker2@example.test", raw=report(2), key="<k2@x>"
+        )
+    assert not caught.value.permanent and caught.value.ends_round  # retried later, not lost
+    assert "invalid_client" in caught.value.reason
+    assert leaked(caught.value.reason, idp) == []
 
 
 # -- acceptance 3 and `check` / `status` -----------------------------------------------------------

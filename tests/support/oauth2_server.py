@@ -8,7 +8,9 @@ follows the documented protocols, not any vendor's quirks:
   answers per §5.1 (token) and §5.2 (error JSON);
 - an OpenID configuration document (`.../v2.0/.well-known/openid-configuration`), which msal
   reads before asking for a token;
-- token introspection (RFC 7662) for Dovecot's `oauth2` passdb and the test SMTP server.
+- token introspection (RFC 7662) for Dovecot's `oauth2` passdb and the test SMTP server, on a
+  port of its own: `down()` takes the token endpoint away while the mail servers can still
+  check tokens, as when Entra ID's login service fails and Exchange does not.
 
 Tokens are random, opaque and short-lived (`lifetime` seconds). A test can switch the server
 to `down()` (the port refuses connections), `revoke_all()`, `rotate_secret()` (the client's
@@ -76,12 +78,13 @@ class TokenServer:
     refusal: str | None = None
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
+    introspection_port: int = field(default_factory=free_port)
     ca_file: Path | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._introspection: ThreadingHTTPServer | None = None
         self._context: ssl.SSLContext | None = None
         if self.tls_dir is not None:
             self._context = self._make_tls(self.tls_dir)
@@ -100,25 +103,29 @@ class TokenServer:
 
     @property
     def introspection_url(self) -> str:
-        return f"{self.base_url}/introspect"
+        return f"http://{self.host}:{self.introspection_port}/introspect"
 
     def start(self) -> None:
-        server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
+        """Start the token endpoint (and, the first time, the introspection endpoint)."""
+        self._httpd = self._serve(self.port, self._context)
+        if self._introspection is None:
+            self._introspection = self._serve(self.introspection_port, None)
+
+    def _serve(self, port: int, context: ssl.SSLContext | None) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer((self.host, port), _handler_for(self))
         server.daemon_threads = True
-        if self._context is not None:
-            server.socket = self._context.wrap_socket(server.socket, server_side=True)
-        self._httpd = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self._thread.start()
+        if context is not None:
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
 
     def down(self) -> None:
-        """Stop answering: connections to the port are refused until `start()`."""
+        """The token endpoint stops answering: its port refuses connections until
+        `start()`. Introspection goes on."""
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
-
-    stop = down
 
     def __enter__(self) -> TokenServer:
         self.start()
@@ -126,6 +133,10 @@ class TokenServer:
 
     def __exit__(self, *exc: object) -> None:
         self.down()
+        introspection, self._introspection = self._introspection, None
+        if introspection is not None:
+            introspection.shutdown()
+            introspection.server_close()
 
     # -- what a test changes -----------------------------------------------------------------
 

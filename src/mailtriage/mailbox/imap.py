@@ -58,6 +58,10 @@ _TIMING = re.compile(r"\s*\(\d+\.\d+ \+ [^)]*secs\)")
 _BYTES_REPR = re.compile(r"""\bb(['"])(.*?)\1""")
 
 
+class _TokenRefused(Exception):
+    """The server refused the access token at AUTHENTICATE XOAUTH2 (its answer, one line)."""
+
+
 class ImapMailbox:
     """A `Mailbox` reading one IMAP folder and filing messages into two others."""
 
@@ -124,11 +128,44 @@ class ImapMailbox:
             return
         cfg = self._config
         where = f"{cfg.host}:{cfg.effective_port}"
+        if self._tokens is None:
+            # Read first: an unreadable password_file is a ConfigError naming the key, and
+            # no connection should be left open behind it.
+            client = self._open(cfg.secret(), where)
+        else:
+            # Likewise a token: one that cannot be had is an outage of the mailbox, said in
+            # one line, before a connection is made.
+            try:
+                client = self._open(self._token(force_refresh=False), where)
+            except _TokenRefused:
+                # Revoked or expired early: one fresh token, on a new connection (a server
+                # may slow down or end a connection after a failed AUTHENTICATE), before
+                # this counts as an outage.
+                log.info("IMAP XOAUTH2 login at %s refused; retrying once with a new token", where)
+                try:
+                    client = self._open(self._token(force_refresh=True), where)
+                except _TokenRefused as exc:
+                    raise MailboxError(
+                        f"IMAP XOAUTH2 login refused for user {cfg.username} at {where} with a "
+                        f"newly issued token: {exc} (is the application granted access to "
+                        "this mailbox?)"
+                    ) from None
+            self._login_token = _digest(self._tokens.token())
+
+        self._client = client
+        self._known_folders.clear()
+        log.debug(
+            "connected to %s (tls=%s, move=%s, idle=%s)",
+            self.source,
+            cfg.tls,
+            self._moves(),
+            "IDLE" in self._capabilities,
+        )
+
+    def _open(self, secret: str, where: str) -> IMAPClient:
+        """A connected, secured and logged-in client; `secret` is a password or a token."""
+        cfg = self._config
         context = self._tls_context() if cfg.tls != "none" else None
-        # Read first: an unreadable password_file is a ConfigError naming the key, and no
-        # connection should be left open behind it. Likewise a token: one that cannot be had
-        # is an outage of the mailbox, said in one line, before a connection is made.
-        secret = cfg.secret() if self._tokens is None else self._token(force_refresh=False)
         timeout = cfg.timeout_seconds or None
         try:
             client = IMAPClient(
@@ -151,25 +188,14 @@ class ImapMailbox:
             if cfg.tls == "starttls":
                 self._starttls(client, context, where)
             self._login(client, secret, where)
-            if self._tokens is not None:
-                self._login_token = _digest(self._tokens.token())
             self._capabilities = frozenset(_text(c).upper() for c in client.capabilities())
-        except MailboxError:
+        except (MailboxError, _TokenRefused):
             _shutdown(client)
             raise
         except (OSError, IMAPClientError) as exc:
             _shutdown(client)
             raise MailboxError(f"IMAP session with {where} failed: {_reason(exc)}") from exc
-
-        self._client = client
-        self._known_folders.clear()
-        log.debug(
-            "connected to %s (tls=%s, move=%s, idle=%s)",
-            self.source,
-            cfg.tls,
-            self._moves(),
-            "IDLE" in self._capabilities,
-        )
+        return client
 
     def _renew_session_if_token_renewed(self) -> None:
         """Log in again once the token of this session has been replaced by a new one.
@@ -207,20 +233,9 @@ class ImapMailbox:
             return
         try:
             client.oauth2_login(cfg.username, secret)
-            return
-        except LoginError:
-            # A token refused at login may have been revoked or expired early: one fresh
-            # token, on the same connection, before this counts as an outage.
-            log.info("IMAP XOAUTH2 login at %s refused; retrying once with a new token", where)
-        try:
-            client.oauth2_login(cfg.username, self._token(force_refresh=True))
         except LoginError as exc:
             # `from None`: imaplib's exception would carry the command that held the token.
-            raise MailboxError(
-                f"IMAP XOAUTH2 login refused for user {cfg.username} at {where} with a newly "
-                f"issued token: {_reason(exc)} (is the application granted access to this "
-                "mailbox?)"
-            ) from None
+            raise _TokenRefused(_reason(exc)) from None
 
     def _tls_context(self) -> ssl.SSLContext:
         ca_file = self._config.ca_file
