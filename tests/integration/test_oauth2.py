@@ -372,3 +372,23 @@ def test_check_and_status_show_the_token_expiry_and_never_a_token_or_secret(
     everything = "\n".join(outputs) + caplog.text
     assert idp.token_values(), "the stand-in issued tokens"
     assert leaked(everything, idp) == []
+
+
+def test_check_says_when_a_good_token_is_refused_by_the_mailbox(
+    imap: Dovecot,
+    smtp_oauth: SmtpServer,
+    idp: TokenServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The token endpoint issues tokens, but for another mailbox: what Exchange answers when
+    # the app has no Add-MailboxPermission on security@.
+    idp.clients[CLIENT_ID].subject = "someone-else@example.test"
+    config = oauth_config(tmp_path, imap, smtp_oauth, idp)
+    assert main(["--config", str(config), "check"]) == 1
+    out = capsys.readouterr()
+    assert "oauth2: ok" in out.out
+    [line] = [x for x in out.err.splitlines() if "error" in x]
+    assert line.startswith("mailtriage: error: mailbox: IMAP XOAUTH2 login refused for user")
+    assert "newly issued token" in line and "granted access to this mailbox" in line
+    assert leaked(out.out + out.err, idp) == []
