@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -166,6 +166,49 @@ def test_a_daemon_over_several_token_lifetimes_acknowledges_every_report_without
     ]
     assert complaints == []
     assert leaked(err, idp) == []
+
+
+@pytest.mark.timed_waits  # a real daemon, real tokens, a real outage: stalls under libfaketime
+@pytest.mark.parametrize("idp", [5], indirect=True)  # 5-second tokens: the outage spans 2+
+def test_a_daemon_rides_out_a_token_endpoint_outage_and_answers_everything_after(
+    imap: Dovecot, smtp_oauth: SmtpServer, idp: TokenServer, tmp_path: Path
+) -> None:
+    config = oauth_config(tmp_path, imap, smtp_oauth, idp, poll_interval_seconds=2)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "mailtriage", "--config", str(config), "-v", "run"],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with imap.client() as client:
+            client.append("INBOX", report(1))
+        wait_until(lambda: acked(smtp_oauth, 1) == 1, 20)
+        idp.down()
+        for i in (2, 3):
+            with imap.client() as client:
+                client.append("INBOX", report(i))
+            time.sleep(6)  # 12 s without a token endpoint: every token runs out
+        assert acked(smtp_oauth, 2) + acked(smtp_oauth, 3) == 0
+        idp.start()
+        wait_until(lambda: acked(smtp_oauth, 2) == 1 and acked(smtp_oauth, 3) == 1, 40)
+    finally:
+        daemon.terminate()
+        _, err_bytes = daemon.communicate(timeout=30)
+    err = err_bytes.decode(errors="replace")
+    assert [acked(smtp_oauth, i) for i in (1, 2, 3)] == [1, 1, 1], err[-3000:]
+    assert inbox_count(imap) == 0
+    outage = [line for line in err.splitlines() if "unreachable" in line]
+    assert outage, err[-3000:]
+    assert all("token endpoint" in line for line in outage)
+    assert "Traceback" not in err
+    assert leaked(err, idp) == []
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.2)
 
 
 # -- acceptance 2: revoked, down, wrong secret -----------------------------------------------------
