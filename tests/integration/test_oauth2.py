@@ -185,10 +185,13 @@ def test_a_daemon_rides_out_a_token_endpoint_outage_and_answers_everything_after
             client.append("INBOX", report(1))
         wait_until(lambda: acked(smtp_oauth, 1) == 1, 20)
         idp.down()
+        time.sleep(6)  # the token the daemon holds runs out; no new one can be had
         for i in (2, 3):
             with imap.client() as client:
                 client.append("INBOX", report(i))
-            time.sleep(6)  # 12 s without a token endpoint: every token runs out
+            time.sleep(3)
+        # 12 s without a token endpoint: reports are read (the IMAP session stays logged
+        # in) but no reply can be sent; it waits in the outbox.
         assert acked(smtp_oauth, 2) + acked(smtp_oauth, 3) == 0
         idp.start()
         wait_until(lambda: acked(smtp_oauth, 2) == 1 and acked(smtp_oauth, 3) == 1, 40)
