@@ -154,6 +154,8 @@ class CachedTokenSource:
         self._expires_at: dt.datetime | None = None
         self._issued: list[Secret] = []
         self._extra_scrub = scrub
+        # The reason the last fetch failed, until one succeeds.
+        self._failing: str | None = None
 
     def __repr__(self) -> str:
         return f"CachedTokenSource({self._describe})"
@@ -179,7 +181,15 @@ class CachedTokenSource:
             issued = self._fetch()
         except TokenError as exc:
             reason = self.scrub(exc.reason)
+            if self._failing is None:
+                # Said once when tokens stop coming (the callers retry with backoff and
+                # say what they postponed); the next success says it is over.
+                log.warning("%s: no token: %s", self._describe, reason)
+            self._failing = self._failing or reason
             raise TokenError(f"{self._describe}: {reason}", kind=exc.kind) from None
+        if self._failing is not None:
+            log.info("%s: tokens are issued again", self._describe)
+            self._failing = None
         lifetime = max(issued.lifetime_seconds, 1.0)
         margin = min(lifetime * RENEW_FRACTION, RENEW_MAX_SECONDS)
         self._current = issued.token

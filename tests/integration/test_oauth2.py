@@ -324,9 +324,13 @@ def test_a_wrong_client_secret_keeps_failing_clearly_until_the_file_is_fixed(
         assert "invalid_client" in str(error) and "client secret" in str(error)
         assert inbox_count(imap) == 1 and acked(smtp_oauth, 1) == 0
 
+    # One clear line for the whole time it fails, however often it is tried.
+    [line] = [w for w in warnings(caplog) if "no token" in w]
+    assert "invalid_client" in line
     (tmp_path / "client-secret").write_text(new_secret + "\n")  # the administrator fixes it
     assert next_pass(desk) is None
     assert acked(smtp_oauth, 1) == 1 and inbox_count(imap) == 0
+    assert "tokens are issued again" in caplog.text
     assert leaked(caplog.text, idp) == [] and new_secret not in caplog.text
 
 
