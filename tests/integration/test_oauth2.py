@@ -31,7 +31,7 @@ from mailtriage.oauth2_wiring import mail_token_source
 from mailtriage.transport.base import DeliveryError
 from mailtriage.transport.smtp import SmtpTransport
 from mailtriage.wiring import App, build
-from tests.support.clock import FakeClock
+from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
@@ -44,6 +44,8 @@ DESK = "security@example.test"
 CLIENT_ID = "mailtriage-desk"
 SECRET = "desk-secret-Zq8vW3pL0xR7"
 STAFF = "security-team@example.nl"
+# The desk's now in the in-process tests: a working-day morning before the digest.
+CLOCK_NOW = QUIET_WORKDAY_MORNING
 
 
 @pytest.fixture
@@ -98,6 +100,13 @@ def report(i: int) -> bytes:
     )
 
 
+def deliver(imap: Dovecot, i: int, at: dt.datetime | None = None) -> None:
+    """Put report `i` in the inbox, received `at` (the desk's now; default the real now,
+    for the daemon tests), so the desk does not take it for old mail it may not answer."""
+    with imap.client() as client:
+        client.append("INBOX", report(i), flags=(), msg_time=at or dt.datetime.now(dt.UTC))
+
+
 def acked(smtp: SmtpServer, i: int) -> int:
     return sum(
         1
@@ -139,8 +148,7 @@ def test_a_daemon_over_several_token_lifetimes_acknowledges_every_report_without
     try:
         # One report every 6 s: 36 s, more than three token lifetimes.
         for i in range(1, reports + 1):
-            with imap.client() as client:
-                client.append("INBOX", report(i))
+            deliver(imap, i)
             time.sleep(6)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not all(
@@ -181,14 +189,12 @@ def test_a_daemon_rides_out_a_token_endpoint_outage_and_answers_everything_after
         stderr=subprocess.PIPE,
     )
     try:
-        with imap.client() as client:
-            client.append("INBOX", report(1))
+        deliver(imap, 1)
         wait_until(lambda: acked(smtp_oauth, 1) == 1, 20)
         idp.down()
         time.sleep(6)  # the token the daemon holds runs out; no new one can be had
         for i in (2, 3):
-            with imap.client() as client:
-                client.append("INBOX", report(i))
+            deliver(imap, i)
             time.sleep(3)
         # 12 s without a token endpoint: reports are read (the IMAP session stays logged
         # in) but no reply can be sent; it waits in the outbox.
@@ -221,7 +227,9 @@ def wait_until(condition: Callable[[], bool], seconds: float) -> None:
 def desk(imap: Dovecot, smtp_oauth: SmtpServer, idp: TokenServer, tmp_path: Path) -> Iterator[App]:
     """A long-lived desk as the daemon holds it (one token source for its whole life),
     driven pass by pass."""
-    clock = FakeClock(dt.datetime.now(dt.UTC))
+    # A fixed instant in the past: Dovecot keeps real time, and an INTERNALDATE in its
+    # future (where `make test`'s faketime puts this process) would not be kept.
+    clock = FakeClock(CLOCK_NOW)
     app = build(load_config(oauth_config(tmp_path, imap, smtp_oauth, idp)), clock)
     app.clock_for_test = clock  # type: ignore[attr-defined]
     yield app
@@ -255,15 +263,13 @@ def test_a_revoked_token_is_replaced_at_once_and_nothing_waits(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with imap.client() as client:
-        client.append("INBOX", report(1))
+    deliver(imap, 1, desk.clock())
     assert next_pass(desk) is None
     assert acked(smtp_oauth, 1) == 1
 
     # An administrator revoked the app's tokens; the desk still holds one, unexpired.
     idp.revoke_all()
-    with imap.client() as client:
-        client.append("INBOX", report(2))
+    deliver(imap, 2, desk.clock())
     caplog.clear()
     assert next_pass(desk) is None
     assert acked(smtp_oauth, 2) == 1
@@ -284,14 +290,12 @@ def test_a_token_endpoint_that_is_down_costs_a_clear_line_loses_nothing_and_heal
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with imap.client() as client:
-        client.append("INBOX", report(1))
+    deliver(imap, 1, desk.clock())
     assert next_pass(desk) is None
 
     idp.down()
     idp.revoke_all()  # the held token is no good either: every login needs a new one
-    with imap.client() as client:
-        client.append("INBOX", report(2))
+    deliver(imap, 2, desk.clock())
     error = next_pass(desk)
     assert error is not None
     assert "token endpoint" in str(error) and "unreachable" in str(error)
@@ -316,8 +320,7 @@ def test_a_wrong_client_secret_keeps_failing_clearly_until_the_file_is_fixed(
     caplog.set_level(logging.DEBUG)
     new_secret = idp.rotate_secret(CLIENT_ID)
     idp.revoke_all()
-    with imap.client() as client:
-        client.append("INBOX", report(1))
+    deliver(imap, 1, desk.clock())
     for _ in range(2):
         error = next_pass(desk)
         assert error is not None
@@ -379,7 +382,7 @@ def test_check_and_status_show_the_token_expiry_and_never_a_token_or_secret(
     outputs: list[str] = []
 
     def run(*argv: str) -> int:
-        code = main(["--config", str(config), "-v", *argv])
+        code = main(["--config", str(config), "-v", *argv], clock=FakeClock(CLOCK_NOW))
         out = capsys.readouterr()
         outputs.append(out.out + out.err)
         return code
@@ -387,8 +390,7 @@ def test_check_and_status_show_the_token_expiry_and_never_a_token_or_secret(
     assert run("check") == 0
     assert "oauth2: ok (generic, token valid until" in outputs[-1]
     assert "mailbox: ok" in outputs[-1] and "smtp: ok" in outputs[-1]
-    with imap.client() as client:
-        client.append("INBOX", report(1))
+    deliver(imap, 1, CLOCK_NOW)
     assert run("run", "--once") == 0
     assert run("status") == 0
     assert "oauth2: generic, token valid until" in outputs[-1]
@@ -410,7 +412,7 @@ def test_check_and_status_show_the_token_expiry_and_never_a_token_or_secret(
 
     # A traceback of a refused login, as a crash report would show it.
     idp.rotate_secret(CLIENT_ID)
-    app = build(load_config(config), FakeClock(dt.datetime.now(dt.UTC)))
+    app = build(load_config(config), FakeClock(CLOCK_NOW))
     try:
         app.one_pass(with_jobs=False)
     except MailboxError:
