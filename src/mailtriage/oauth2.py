@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mailtriage.clock import Clock
-from mailtriage.config import Config, ConfigError, OAuth2Config
+from mailtriage.config import Config, ConfigError, OAuth2Config, check_token_url
 
 log = logging.getLogger(__name__)
 
@@ -599,6 +599,8 @@ def _google(
             f"oauth2.service_account_file: unusable key ({scrub(str(exc), known)})"
         ) from None
     token_uri = str(info.get("token_uri", ""))
+    # The signed assertion goes there: the same rule as for a generic token_url.
+    check_token_url(token_uri, "oauth2.service_account_file: its token_uri")
     del info
 
     def fetch() -> Issued:
