@@ -36,6 +36,10 @@ TLSMode = Literal["ssl", "starttls", "none"]
 # What an Authentication-Results header must show for a staff mail to count (see staffauth).
 StaffAuth = Literal["dkim-or-spf", "dkim"]
 
+# How the daemon logs in to IMAP and SMTP: a password, or an OAuth2 access token
+# (`AUTHENTICATE XOAUTH2` / `AUTH XOAUTH2`) from the [oauth2] section.
+AuthMode = Literal["password", "oauth2"]
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -59,6 +63,7 @@ class MailboxConfig:
     # Microsoft Graph's endpoint, for source = "graph" and [smtp] transport = "graph":
     # another for a national cloud, or a local stand-in (http only on loopback).
     graph_url: str = "https://graph.microsoft.com/v1.0"
+    auth: AuthMode = "password"
 
     @property
     def effective_port(self) -> int:
@@ -87,6 +92,7 @@ class SmtpConfig:
     retry_initial_seconds: int = 60
     retry_max_seconds: int = 3600
     give_up_after_hours: int = 48
+    auth: AuthMode = "password"
 
     @property
     def effective_port(self) -> int:
@@ -180,6 +186,25 @@ class PgpConfig:
 
 
 @dataclass(frozen=True)
+class OAuth2Config:
+    """Where the OAuth2 access tokens for `auth = "oauth2"` come from (see oauth2.py)."""
+
+    provider: Literal["microsoft", "google", "generic"]
+    client_id: str = ""
+    client_secret_file: Path | None = None
+    # Microsoft: the PEM holding the certificate and its private key (preferred to a secret).
+    certificate_file: Path | None = None
+    tenant_id: str = ""
+    # Microsoft, other clouds only: e.g. https://login.microsoftonline.us
+    authority: str | None = None
+    # Google: the service account's JSON key (domain-wide delegation).
+    service_account_file: Path | None = None
+    token_url: str | None = None
+    scopes: tuple[str, ...] = ()
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     mailbox: MailboxConfig
     smtp: SmtpConfig
@@ -190,6 +215,7 @@ class Config:
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     pgp: PgpConfig = field(default_factory=PgpConfig)
+    oauth2: OAuth2Config | None = None
     source_path: Path | None = None
 
     @property
@@ -221,7 +247,11 @@ SECTIONS: dict[str, type] = {
     "templates": TemplatesConfig,
     "policy": PolicyConfig,
     "pgp": PgpConfig,
+    "oauth2": OAuth2Config,
 }
+
+# Sections that are absent (None) unless the config has them.
+OPTIONAL_SECTIONS = frozenset({"oauth2"})
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -258,6 +288,9 @@ def parse_config(data: dict[str, Any], base_dir: Path, source_path: Path | None 
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         raw = data.get(name)
+        if raw is None and name in OPTIONAL_SECTIONS:
+            sections[name] = None
+            continue
         if raw is None:
             if name in ("mailbox", "smtp"):
                 raise ConfigError(f"missing required section [{name}]")
@@ -347,6 +380,7 @@ def _check_semantics(config: Config) -> None:
     if "graph" in (mb.source, config.smtp.transport):
         _check_graph(mb)
     _check_secrets("mailbox", mb.password, mb.password_file)
+    _check_oauth2(config)
     _check_secrets("smtp", config.smtp.password, config.smtp.password_file)
     if mb.source == "imap":
         _check_plaintext("mailbox", mb.tls, mb.host)
@@ -421,6 +455,76 @@ def _check_secrets(section: str, password: str | None, password_file: Path | Non
         raise ConfigError(
             f"{section}.password, {section}.password_file: give one of them, not both"
         )
+
+
+def _check_oauth2(config: Config) -> None:
+    """`auth = "oauth2"` needs a usable [oauth2] section; an [oauth2] section must be complete
+    for its provider, with readable files, before anything starts."""
+    users = [
+        (name, section)
+        for name, section in (("mailbox", config.mailbox), ("smtp", config.smtp))
+        if section.auth == "oauth2"
+    ]
+    for name, section in users:
+        if config.oauth2 is None:
+            raise ConfigError(f'{name}.auth: "oauth2" needs an [oauth2] section')
+        if section.password is not None or section.password_file is not None:
+            raise ConfigError(
+                f'{name}.password: not used with {name}.auth = "oauth2"; remove it'
+            )
+        if not section.username:
+            raise ConfigError(f'{name}.username: required with {name}.auth = "oauth2"')
+    oauth = config.oauth2
+    if oauth is None:
+        return
+    allowed = {
+        "microsoft": {"client_id", "tenant_id", "client_secret_file", "certificate_file",
+                      "authority", "ca_file"},
+        "google": {"service_account_file", "ca_file"},
+        "generic": {"client_id", "client_secret_file", "token_url", "scopes", "ca_file"},
+    }[oauth.provider]
+    for f in dataclasses.fields(OAuth2Config):
+        value = getattr(oauth, f.name)
+        if f.name != "provider" and value not in (None, "", ()) and f.name not in allowed:
+            raise ConfigError(f"oauth2.{f.name}: not used with provider {oauth.provider!r}")
+    required = {
+        "microsoft": ("client_id", "tenant_id"),
+        "google": ("service_account_file",),
+        "generic": ("client_id", "client_secret_file", "token_url"),
+    }[oauth.provider]
+    for name in required:
+        if getattr(oauth, name) in (None, ""):
+            raise ConfigError(f"oauth2.{name}: required with provider {oauth.provider!r}")
+    if oauth.provider == "microsoft":
+        if (oauth.client_secret_file is None) == (oauth.certificate_file is None):
+            raise ConfigError(
+                "oauth2.certificate_file, oauth2.client_secret_file: give exactly one of them "
+                "with provider 'microsoft' (the certificate is preferred)"
+            )
+        if oauth.authority is not None and not oauth.authority.startswith("https://"):
+            raise ConfigError("oauth2.authority: must be an https:// URL")
+    if oauth.provider == "google" and not config.mailbox.username:
+        raise ConfigError("mailbox.username: required with provider 'google' (the mailbox user)")
+    if oauth.token_url is not None:
+        check_token_url(oauth.token_url, "oauth2.token_url")
+    for name in ("client_secret_file", "certificate_file", "service_account_file", "ca_file"):
+        path = getattr(oauth, name)
+        if path is not None and not (path.is_file() and os.access(path, os.R_OK)):
+            raise ConfigError(f"oauth2.{name}: {path} is not a readable file")
+
+
+def check_token_url(url: str, key: str) -> None:
+    """A token endpoint gets the client secret: https, or http to this machine only."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
+        return
+    raise ConfigError(
+        f"{key}: must be an https:// URL (http:// only for a loopback host), not {url!r}"
+    )
 
 
 def _check_plaintext(section: str, tls: str, host: str) -> None:

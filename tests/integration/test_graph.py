@@ -48,7 +48,7 @@ REPORTERS = [f"onderzoeker{i}@example.test" for i in range(1, 6)]
 
 
 class Tokens:
-    """A token source as `mailtriage.oauth2` will provide it: token-N, N+1 on a refresh."""
+    """A token source as `mailtriage.mailbox.oauth2` will provide it: token-N, N+1 on a refresh."""
 
     def __init__(self, first: int = 1) -> None:
         self.number = first

@@ -92,6 +92,7 @@ class Dovecot:
         users: Mapping[str, str] | None = None,
         max_userip_connections: int = 200,
         imap_capability: str | None = None,
+        oauth2_introspection_url: str | None = None,
     ) -> None:
         """`imap_capability` replaces what Dovecot announces after login (its
         `imap_capability` setting), e.g. without MOVE, UIDPLUS or IDLE, to play an older
@@ -103,6 +104,9 @@ class Dovecot:
             raise ValueError("Dovecot needs at least one user")
         self.max_userip_connections = max_userip_connections
         self.imap_capability = imap_capability
+        # With it, AUTHENTICATE XOAUTH2 is checked by Dovecot's `oauth2` passdb against this
+        # RFC 7662 introspection endpoint (the password logins keep working for the test).
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.port = free_port()
         self.tls_port: int | None = free_port() if tls else None
         self.ca_file: Path | None = None
@@ -377,7 +381,31 @@ class Dovecot:
                     f"imap_capability = {self.imap_capability}" if self.imap_capability else ""
                 ),
                 service_users=_service_users(internal_user) if os.geteuid() != 0 else "",
+                auth_mechanisms="plain login"
+                + (" xoauth2 oauthbearer" if self.oauth2_introspection_url else ""),
+                oauth2_passdb=self._oauth2_passdb(),
+                # Dovecot delays every login from an address after a failed one (its auth
+                # penalty, 2 to 15 s); tests that refuse tokens on purpose switch it off, the
+                # documented way.
+                anvil_extra=(
+                    "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n"
+                    if self.oauth2_introspection_url
+                    else ""
+                ),
             )
+        )
+
+    def _oauth2_passdb(self) -> str:
+        if self.oauth2_introspection_url is None:
+            return ""
+        settings = self.root / "dovecot-oauth2.conf.ext"
+        settings.write_text(
+            OAUTH2_TEMPLATE.format(introspection_url=self.oauth2_introspection_url)
+        )
+        settings.chmod(0o644)
+        return (
+            "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {settings}\n}}\n"
         )
 
     def _make_certificates(self) -> tuple[Path, Path]:
@@ -463,7 +491,7 @@ info_log_path = {log_path}
 login_greeting = {greeting}
 {ssl_block}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {auth_mechanisms}
 # A wrong password is answered at once instead of after Dovecot's usual two seconds.
 auth_failure_delay = 0
 default_login_user = {login_user}
@@ -475,7 +503,7 @@ mail_location = maildir:{maildir_root}/%u
 # Tests do not survive power cuts; skipping fsync keeps them fast.
 mail_fsync = never
 
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {passwd}
 }}
@@ -496,12 +524,24 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
-}}
+{anvil_extra}}}
 {service_users}
 protocol imap {{
   mail_max_userip_connections = {max_userip}
   {capability}
 }}
+"""
+
+
+# Dovecot's oauth2 passdb (https://doc.dovecot.org/2.3/configuration_manual/authentication/oauth2/):
+# every XOAUTH2 login POSTs the token to the introspection URL (RFC 7662) and is accepted
+# only when the answer says active and names the login user.
+OAUTH2_TEMPLATE = """\
+introspection_mode = post
+introspection_url = {introspection_url}
+username_attribute = email
+active_attribute = active
+active_value = true
 """
 
 

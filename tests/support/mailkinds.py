@@ -22,6 +22,7 @@ from mailtriage.outgoing.mailkinds.redirect import RedirectPayload
 from mailtriage.outgoing.mailkinds.relay import RelayPayload
 from mailtriage.outgoing.mailkinds.staff_attachments import AttachmentsPayload, FileLine
 from mailtriage.outgoing.mailkinds.staff_case_view import CaseViewPayload, TimelineLine
+from mailtriage.outgoing.mailkinds.staff_certificate_expiry import CertificateExpiryPayload
 from mailtriage.outgoing.mailkinds.staff_confirmation import ConfirmationPayload
 from mailtriage.outgoing.mailkinds.staff_deadline import DeadlinePayload
 from mailtriage.outgoing.mailkinds.staff_delivery_failed import DeliveryFailedPayload
@@ -200,4 +201,13 @@ EXAMPLES: dict[str, Payload] = {
         timeline_cut=0,
     ),
     "staff_purge_incomplete": PurgeIncompletePayload(wal_bytes=1_048_576, attempts=4),
+    "staff_certificate_expiry": CertificateExpiryPayload(
+        expires_at=DUE,
+        days_left=7,
+        subject="CN=mailtriage security desk",
+        thumbprint="5e1f0c3a9b7d2e4f6a8c0b1d3e5f7a9c1b3d5e7f",
+        certificate_file="/etc/mailtriage/entra-app.pem",
+        client_id="3b7c9d2e-0000-4000-8000-0000000a9911",
+        tenant_id="8f0e4b1c-0000-4000-8000-00000000c0de",
+    ),
 }

@@ -7,15 +7,19 @@ a permanent 550 (`refuse`), a temporary 450 (`defer`) or a 421 that closes the c
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import email
 import email.policy
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from tests.support.dovecot import free_port
 
@@ -62,10 +66,41 @@ class _Handler:
         return "250 Message accepted"
 
 
+class _OAuth2Handler(_Handler):
+    """Requires AUTH XOAUTH2 before MAIL; the token is checked by `server.introspect`
+    (the OAuth2 stand-in's RFC 7662 endpoint). A refused token is answered the way Google
+    and Microsoft do: a 334 with a base64 JSON error, then 535 after the client's empty line."""
+
+    async def auth_XOAUTH2(self, smtp: SMTP, args: list[str]) -> AuthResult:
+        if len(args) < 2:
+            return AuthResult(success=False, handled=False)
+        try:
+            fields = base64.b64decode(args[1]).decode().split("\x01")
+        except ValueError:
+            return AuthResult(success=False, handled=False)
+        values = dict(f.split("=", 1) for f in fields if "=" in f)
+        user = values.get("user", "")
+        token = values.get("auth", "").removeprefix("Bearer ")
+        introspect = self.server.introspect
+        assert introspect is not None
+        answer = await asyncio.to_thread(introspect, token)
+        if answer.get("active") is True and answer.get("email") == user:
+            self.server.logins.append(user)
+            return AuthResult(success=True, auth_data=user)
+        self.server.refused_logins += 1
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
+        await smtp.challenge_auth(error)
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Token invalid")
+
+
 class SmtpServer:
     host = "127.0.0.1"
 
-    def __init__(self) -> None:
+    def __init__(self, introspect: Callable[[str], dict[str, Any]] | None = None) -> None:
+        """`introspect`: require AUTH XOAUTH2, checking tokens with this RFC 7662 call."""
+        self.introspect = introspect
+        self.logins: list[str] = []
+        self.refused_logins = 0
         self.port = free_port()
         self.received: list[Received] = []
         self.refuse: set[str] = set()
@@ -74,9 +109,20 @@ class SmtpServer:
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(
-            _Handler(self), hostname=self.host, port=self.port, decode_data=False
-        )
+        if self.introspect is None:
+            self._controller = Controller(
+                _Handler(self), hostname=self.host, port=self.port, decode_data=False
+            )
+        else:
+            self._controller = Controller(
+                _OAuth2Handler(self),
+                hostname=self.host,
+                port=self.port,
+                decode_data=False,
+                auth_required=True,
+                auth_require_tls=False,
+                auth_exclude_mechanism=["LOGIN", "PLAIN"],
+            )
         self._controller.start()
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ reminder is sent twice and none is lost. The scheduler only decides how often to
 - the digest: each working-day morning, what is open, due and overdue, and the embargoes
   still running, to `staff_notify`;
 - embargo reminders: 10 and 2 working days before an agreed embargo ends (`embargoes.py`).
+- the OAuth2 client certificate: staff are warned 30, 7 and 1 days before it expires.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailtriage.clock import Clock
-from mailtriage.config import Config
+from mailtriage.config import Config, ConfigError
 from mailtriage.desk.embargoes import active_embargoes, embargo_reminders
 from mailtriage.desk.replies import REPORTER_KINDS, AutoReplyLedger, Replies
+from mailtriage.mailbox.oauth2 import load_certificate
 from mailtriage.outgoing.masking import mask_personal
 from mailtriage.policy.cases import State
 from mailtriage.policy.workdays import END_OF_DAY, Calendar
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 UPDATE_STATES = (State.TRIAGED, State.FIXING, State.NEEDS_INFO)
 # Keyed on the promise itself: any open case whose reporter has had no first assessment.
 AWAITING_FIRST_RESPONSE = State.OPEN
+# Days before the OAuth2 client certificate expires on which staff are warned (once each).
+CERTIFICATE_WARNING_DAYS = (30, 7, 1)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class JobReport:
     escalations: int = 0
     updates: int = 0
     digests: int = 0
+    certificate_warnings: int = 0
 
 
 class Jobs:
@@ -64,6 +69,52 @@ class Jobs:
         self.embargo_reminders(report)
         self.progress_updates(report)
         self.digest(report)
+        self.certificate_expiry(report)
+        return report
+
+    # -- the OAuth2 client certificate -------------------------------------------------
+
+    def certificate_expiry(self, report: JobReport | None = None) -> JobReport:
+        """Warn staff when the configured client certificate is 30, 7 or 1 days from
+        expiring: one mail per threshold, recorded per certificate (a renewed certificate has
+        another thumbprint and starts afresh). A desk that starts with 5 days left gets the
+        7-day warning only."""
+        report = report or JobReport()
+        oauth = self.config.oauth2
+        if oauth is None or oauth.certificate_file is None or not self.config.cases.staff_notify:
+            return report
+        try:
+            info = load_certificate(oauth.certificate_file)[2]
+        except ConfigError as exc:
+            log.warning("certificate expiry check: %s", exc)
+            return report
+        now = self.clock()
+        left = info.not_after - now
+        crossed = [d for d in CERTIFICATE_WARNING_DAYS if left <= dt.timedelta(days=d)]
+        if not crossed:
+            return report
+
+        def key(days: int) -> str:
+            return f"{info.thumbprint_sha1[:32]}-{days}"
+
+        with self.store.session() as session:
+            if session.get(JobRun, ("certificate-expiry", key(min(crossed)))) is not None:
+                return report
+            context = {
+                "expires_at": info.not_after.isoformat(),
+                "days_left": left.days,
+                "subject": info.subject,
+                "thumbprint": info.thumbprint_sha1,
+                "certificate_file": str(oauth.certificate_file),
+                "client_id": oauth.client_id,
+                "tenant_id": oauth.tenant_id,
+            }
+            self.replies.notify_staff(session, "staff_certificate_expiry", context)
+            # Every threshold already passed is done: one mail, not three, on a late start.
+            for days in crossed:
+                session.merge(JobRun(job="certificate-expiry", key=key(days), at=now))
+            report.certificate_warnings += 1
+        log.info("OAuth2 client certificate expires in %d days; staff warned", left.days)
         return report
 
     # -- first assessment --------------------------------------------------------------

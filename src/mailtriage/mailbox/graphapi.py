@@ -61,7 +61,7 @@ TRANSIENT = frozenset({500, 502, 504}) | THROTTLED
 
 
 class TokenSource(Protocol):
-    """An OAuth2 access token for Graph (the shape `mailtriage.oauth2` provides)."""
+    """An OAuth2 access token for Graph (the shape `mailtriage.mailbox.oauth2` provides)."""
 
     def token(self, *, force_refresh: bool = False) -> str: ...
 

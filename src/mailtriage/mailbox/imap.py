@@ -36,6 +36,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from mailtriage.config import MailboxConfig
 from mailtriage.mailbox.base import FetchedMessage, Fingerprint, MailboxError, MessageKey
+from mailtriage.mailbox.oauth2 import TokenError, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ _TIMING = re.compile(r"\s*\(\d+\.\d+ \+ [^)]*secs\)")
 _BYTES_REPR = re.compile(r"""\bb(['"])(.*?)\1""")
 
 
+class _TokenRefused(Exception):
+    """The server refused the access token at AUTHENTICATE XOAUTH2 (its answer, one line)."""
+
+
 class ImapMailbox:
     """A `Mailbox` reading one IMAP folder and filing messages into two others."""
 
@@ -67,12 +72,19 @@ class ImapMailbox:
         use_move: bool | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         large_message_bytes: int = LARGE_MESSAGE_BYTES,
+        tokens: TokenSource | None = None,
     ) -> None:
         """`use_move`: None picks UID MOVE when the server announces MOVE; False forces the
         COPY + \\Deleted + EXPUNGE path (tests use it to exercise servers without MOVE)."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._config = config
+        # With `auth = "oauth2"`: where the XOAUTH2 access tokens come from.
+        self._tokens = tokens
+        # A digest of the token this session logged in with (not the token itself).
+        self._login_token: str | None = None
+        if config.auth == "oauth2" and tokens is None:
+            raise ValueError("mailbox.auth is oauth2 but no token source was given")
         self._use_move = use_move
         self._batch_size = batch_size
         self._large_message_bytes = large_message_bytes
@@ -116,10 +128,44 @@ class ImapMailbox:
             return
         cfg = self._config
         where = f"{cfg.host}:{cfg.effective_port}"
+        if self._tokens is None:
+            # Read first: an unreadable password_file is a ConfigError naming the key, and
+            # no connection should be left open behind it.
+            client = self._open(cfg.secret(), where)
+        else:
+            # Likewise a token: one that cannot be had is an outage of the mailbox, said in
+            # one line, before a connection is made.
+            try:
+                client = self._open(self._token(force_refresh=False), where)
+            except _TokenRefused:
+                # Revoked or expired early: one fresh token, on a new connection (a server
+                # may slow down or end a connection after a failed AUTHENTICATE), before
+                # this counts as an outage.
+                log.info("IMAP XOAUTH2 login at %s refused; retrying once with a new token", where)
+                try:
+                    client = self._open(self._token(force_refresh=True), where)
+                except _TokenRefused as exc:
+                    raise MailboxError(
+                        f"IMAP XOAUTH2 login refused for user {cfg.username} at {where} with a "
+                        f"newly issued token: {exc} (is the application granted access to "
+                        "this mailbox?)"
+                    ) from None
+            self._login_token = _digest(self._tokens.token())
+
+        self._client = client
+        self._known_folders.clear()
+        log.debug(
+            "connected to %s (tls=%s, move=%s, idle=%s)",
+            self.source,
+            cfg.tls,
+            self._moves(),
+            "IDLE" in self._capabilities,
+        )
+
+    def _open(self, secret: str, where: str) -> IMAPClient:
+        """A connected, secured and logged-in client; `secret` is a password or a token."""
+        cfg = self._config
         context = self._tls_context() if cfg.tls != "none" else None
-        # Read first: an unreadable password_file is a ConfigError naming the key, and no
-        # connection should be left open behind it.
-        secret = cfg.secret()
         timeout = cfg.timeout_seconds or None
         try:
             client = IMAPClient(
@@ -141,29 +187,55 @@ class ImapMailbox:
         try:
             if cfg.tls == "starttls":
                 self._starttls(client, context, where)
+            self._login(client, secret, where)
+            self._capabilities = frozenset(_text(c).upper() for c in client.capabilities())
+        except (MailboxError, _TokenRefused):
+            _shutdown(client)
+            raise
+        except (OSError, IMAPClientError) as exc:
+            _shutdown(client)
+            raise MailboxError(f"IMAP session with {where} failed: {_reason(exc)}") from exc
+        return client
+
+    def _renew_session_if_token_renewed(self) -> None:
+        """Log in again once the token of this session has been replaced by a new one.
+
+        Some servers (Exchange Online) end a session when the token it was opened with
+        expires; logging in afresh between passes, when nothing is in hand, avoids meeting
+        that as an error in the middle of a batch.
+        """
+        if self._tokens is None or self._client is None:
+            return
+        try:
+            current = self._tokens.token()
+        except TokenError:
+            return  # keep the session we have; connect() will say what is wrong when needed
+        if _digest(current) != self._login_token:
+            log.debug("%s: access token renewed; logging in again", self.source)
+            self.close()
+
+    def _token(self, *, force_refresh: bool) -> str:
+        assert self._tokens is not None
+        try:
+            return self._tokens.token(force_refresh=force_refresh)
+        except TokenError as exc:
+            raise MailboxError(f"IMAP login at {self.source}: {exc.reason}") from None
+
+    def _login(self, client: IMAPClient, secret: str, where: str) -> None:
+        cfg = self._config
+        if self._tokens is None:
             try:
                 client.login(cfg.username, secret)
             except LoginError as exc:
                 raise MailboxError(
                     f"IMAP login failed for user {cfg.username} at {where}: {_reason(exc)}"
                 ) from exc
-            self._capabilities = frozenset(_text(c).upper() for c in client.capabilities())
-        except MailboxError:
-            _shutdown(client)
-            raise
-        except (OSError, IMAPClientError) as exc:
-            _shutdown(client)
-            raise MailboxError(f"IMAP session with {where} failed: {_reason(exc)}") from exc
-
-        self._client = client
-        self._known_folders.clear()
-        log.debug(
-            "connected to %s (tls=%s, move=%s, idle=%s)",
-            self.source,
-            cfg.tls,
-            self._moves(),
-            "IDLE" in self._capabilities,
-        )
+            return
+        try:
+            client.oauth2_login(cfg.username, secret)
+        except LoginError as exc:
+            # `from None`: imaplib's exception would carry the command that held the token.
+            raise _TokenRefused(_reason(exc)) from None
 
     def _tls_context(self) -> ssl.SSLContext:
         ca_file = self._config.ca_file
@@ -255,6 +327,7 @@ class ImapMailbox:
         but did not expunge has still not been handled, and the store deduplicates the few
         that a crashed COPY+EXPUNGE left behind. Only one batch is held in memory at a time.
         """
+        self._renew_session_if_token_renewed()
         client = self._connected()
         with self._errors(f"reading folder {self._config.folder!r}"):
             validity, uidnext = self._select(client)
@@ -631,6 +704,10 @@ def _reason(exc: BaseException) -> str:
     text = _BYTES_REPR.sub(r"\2", text)
     text = " ".join(_TIMING.sub("", text).split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _shutdown(client: IMAPClient) -> None:

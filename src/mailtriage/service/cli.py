@@ -30,12 +30,15 @@ from mailtriage.config import (
     staff_unauthenticated,
 )
 from mailtriage.mailbox.base import MailboxError
+from mailtriage.mailbox.oauth2 import TokenError, TokenSource, load_certificate
 from mailtriage.outgoing.casefiles import export_case
 from mailtriage.outgoing.render import Renderer, RenderError
 from mailtriage.outgoing.transport.base import DeliveryError
 from mailtriage.policy.cases import State
 from mailtriage.policy.workdays import first_response_due
 from mailtriage.service.daemon import Daemon
+from mailtriage.service.oauth2_wiring import mail_token_source
+from mailtriage.service.status import status_lines, status_object
 from mailtriage.service.systemd import Notifier, configure_logging
 from mailtriage.service.views import (
     case_object,
@@ -102,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check", help="validate the config and try the mailbox and SMTP logins")
 
+    status = sub.add_parser("status", help="what the desk is doing (outbox, cases, OAuth2)")
+    status.add_argument("--json", action="store_true")
+
     purge = sub.add_parser("purge", help="erase the personal data of cases past retention")
     purge.add_argument("--dry-run", action="store_true", help="only list what would go")
 
@@ -158,7 +164,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
 # it: none of them reads mail, so none of them can be steered by a forged staff From. Every
 # other command (including any added later) is refused: fail closed.
 READ_ONLY_COMMANDS = frozenset(
-    {"cases", "case", "credits", "deadline", "security-txt", "pgp-key"}
+    {"cases", "case", "credits", "deadline", "security-txt", "pgp-key", "status"}
 )
 
 
@@ -341,7 +347,8 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     with store.session():
         pass
     print("store: ok")
-    mailbox = open_mailbox(config, clock)
+    tokens = check_oauth2(config, clock)
+    mailbox = open_mailbox(config, clock, tokens)
     try:
         mailbox.check()
     finally:
@@ -352,7 +359,7 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     except RenderError as exc:
         raise CommandError(f"templates: {exc}") from exc
     print(f"templates: ok ({len(names)} files)")
-    transport = open_transport(config, clock)
+    transport = open_transport(config, clock, tokens)
     try:
         # SMTP and Graph can prove a login without sending; a Maildir has nothing to prove.
         check = getattr(transport, "check", None)
@@ -363,6 +370,36 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     finally:
         transport.close()
     print(f"smtp: ok ({config.smtp.transport})")
+    return EXIT_OK
+
+
+def check_oauth2(config: Config, clock: Clock) -> TokenSource | None:
+    """With OAuth2: get a token first, so a failure names the token endpoint, not the login."""
+    tokens = mail_token_source(config, clock, None)
+    if tokens is None:
+        return None
+    try:
+        tokens.token()
+    except TokenError as exc:
+        raise CommandError(f"oauth2: {exc.reason}") from None
+    expires = tokens.expires_at()
+    assert expires is not None and config.oauth2 is not None
+    until = expires.astimezone(config.deadlines.tz).isoformat(timespec="seconds")
+    print(f"oauth2: ok ({config.oauth2.provider}, token valid until {until})")
+    if config.oauth2.certificate_file is not None:
+        not_after = load_certificate(config.oauth2.certificate_file)[2].not_after
+        days = (not_after - clock()).days
+        print(f"oauth2 certificate: expires {not_after.date().isoformat()} (in {days} days)")
+    return tokens
+
+
+def cmd_status(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    store = open_store(config)
+    status = status_object(config, store, clock)
+    if args.json:
+        _print_json(status)
+    else:
+        print("\n".join(status_lines(status, config.deadlines.tz)))
     return EXIT_OK
 
 
@@ -498,6 +535,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace, Clock], int]] = {
     "case": cmd_case,
     "deadline": cmd_deadline,
     "check": cmd_check,
+    "status": cmd_status,
     "quarantine": cmd_quarantine,
     "db": cmd_db,
     "purge": cmd_purge,

@@ -42,6 +42,7 @@ SCHEDULE: tuple[tuple[str, int], ...] = (
     ("progress-updates", 900),
     ("digest", 600),
     ("purge", 3600),
+    ("certificate", 3600),
 )
 
 
@@ -70,6 +71,7 @@ class Daemon:
             "progress-updates": app.jobs.progress_updates,
             "digest": app.jobs.digest,
             "purge": app.purger.run,
+            "certificate": app.jobs.certificate_expiry,
         }
         for name, seconds in SCHEDULE:
             scheduler.add_job(

@@ -25,16 +25,18 @@ from mailtriage.inbound.openpgp import DeskKeyMaterial, PgpError
 from mailtriage.intake.parsepool import ParsePool
 from mailtriage.intake.pipeline import Intake, IntakeReport
 from mailtriage.mailbox.base import Mailbox, MailboxError
+from mailtriage.mailbox.oauth2 import TokenSource, token_source
 from mailtriage.outgoing.letters import Letters
 from mailtriage.outgoing.outbox import DeliveryReport, OutboxSender
 from mailtriage.outgoing.render import Renderer
 from mailtriage.outgoing.transport.base import Transport
 from mailtriage.outgoing.transport.maildir import MaildirTransport
 from mailtriage.outgoing.transport.smtp import SmtpTransport
+from mailtriage.service.oauth2_wiring import mail_token_source
 from mailtriage.store.db import Store
 
 if TYPE_CHECKING:
-    from mailtriage.mailbox.graphapi import GraphClient, TokenSource
+    from mailtriage.mailbox.graphapi import GraphClient
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +63,15 @@ class App:
     sender: OutboxSender
     jobs: Jobs
     purger: Purger
+    # The one OAuth2 token source of this process (None with password logins): IMAP and SMTP
+    # share it, so a token is fetched once and renewed once.
+    tokens: TokenSource | None = None
 
     def open_mailbox(self) -> Mailbox:
-        return open_mailbox(self.config, self.clock)
+        return open_mailbox(self.config, self.clock, self.tokens)
 
     def open_transport(self) -> Transport:
-        return open_transport(self.config, self.clock)
+        return open_transport(self.config, self.clock, self.tokens)
 
     def one_pass(
         self,
@@ -141,6 +146,7 @@ def desk_key(config: Config) -> DeskKeyMaterial | None:
 def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) -> App:
     """Build every collaborator once; `migrate` brings the store's schema up to date first."""
     store = open_store(config, migrate=migrate)
+    tokens = mail_token_source(config, clock, store)
     replies = Replies(config, clock)
     staff = StaffDesk(config, replies, clock)
     desk = CaseDesk(config, replies, staff, clock)
@@ -157,15 +163,19 @@ def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) 
         config,
         store,
         letters,
-        lambda: open_transport(config, clock),
+        lambda: open_transport(config, clock, tokens),
         clock,
         on_failure=replies.delivery_failed,
     )
     jobs = Jobs(config, store, replies, clock)
     purger = Purger(
-        config, store, clock, lambda: open_mailbox(config, clock), tell_staff=replies.notify_staff
+        config,
+        store,
+        clock,
+        lambda: open_mailbox(config, clock, tokens),
+        tell_staff=replies.notify_staff,
     )
-    return App(config, clock, store, replies, intake, sender, jobs, purger)
+    return App(config, clock, store, replies, intake, sender, jobs, purger, tokens)
 
 
 def _log_pass(done: PassReport) -> None:
@@ -205,7 +215,9 @@ def open_store(config: Config, migrate: bool = True) -> Store:
     return store
 
 
-def open_mailbox(config: Config, clock: Clock = system_clock) -> Mailbox:
+def open_mailbox(
+    config: Config, clock: Clock = system_clock, tokens: TokenSource | None = None
+) -> Mailbox:
     mb = config.mailbox
     if mb.source == "graph":
         from mailtriage.mailbox.graph import GraphMailbox
@@ -219,10 +231,10 @@ def open_mailbox(config: Config, clock: Clock = system_clock) -> Mailbox:
         return MaildirMailbox(mb.path, mb.processed_folder, mb.quarantine_folder)
     from mailtriage.mailbox.imap import ImapMailbox
 
-    return ImapMailbox(mb)
+    return ImapMailbox(mb, tokens=tokens if mb.auth == "oauth2" else None)
 
 
-def open_transport(config: Config, clock: Clock) -> Transport:
+def open_transport(config: Config, clock: Clock, tokens: TokenSource | None = None) -> Transport:
     if config.smtp.transport == "graph":
         from mailtriage.outgoing.transport.graph import GraphTransport
 
@@ -230,7 +242,7 @@ def open_transport(config: Config, clock: Clock) -> Transport:
     if config.smtp.transport == "maildir":
         assert config.smtp.path is not None
         return MaildirTransport(config.smtp.path, clock)
-    return SmtpTransport(config.smtp)
+    return SmtpTransport(config.smtp, tokens if config.smtp.auth == "oauth2" else None)
 
 
 def _graph_client(config: Config, clock: Clock) -> GraphClient:
@@ -249,10 +261,10 @@ def _graph_client(config: Config, clock: Clock) -> GraphClient:
 
 
 def _graph_token_source(config: Config, clock: Clock) -> TokenSource:
-    """The OAuth2 token Graph is called with (scope https://graph.microsoft.com/.default).
+    """The OAuth2 token Graph is called with: the `[oauth2]` client credentials, for
+    Graph's own scope (IMAP and SMTP tokens are for another audience)."""
+    if config.oauth2 is None:
+        raise ConfigError("graph needs [oauth2]: Microsoft Graph is reached with an OAuth2 token")
+    from mailtriage.mailbox.graphapi import GRAPH_SCOPE
 
-    To be pointed at `mailtriage.oauth2.token_source(config, clock, [GRAPH_SCOPE])` once the
-    `[oauth2]` section exists; until then Graph cannot be used outside the tests, which put
-    a token source of their own here.
-    """
-    raise ConfigError("graph needs [oauth2]: Microsoft Graph is reached with an OAuth2 token")
+    return token_source(config, clock, (GRAPH_SCOPE,))

@@ -12,14 +12,19 @@ import socket
 import ssl
 
 from mailtriage.config import SmtpConfig
+from mailtriage.mailbox.oauth2 import TokenError, TokenSource, xoauth2_string
 from mailtriage.outgoing.transport.base import DeliveryError
 
 SERVICE_CLOSING = 421  # RFC 5321 4.2.2: the server is shutting the connection, whatever the reply
 
 
 class SmtpTransport:
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, tokens: TokenSource | None = None) -> None:
         self.config = config
+        # With `auth = "oauth2"`: where the XOAUTH2 access tokens come from.
+        self._tokens = tokens
+        if config.auth == "oauth2" and tokens is None:
+            raise ValueError("smtp.auth is oauth2 but no token source was given")
         self._client: smtplib.SMTP | None = None
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -51,7 +56,9 @@ class SmtpTransport:
                         )
                     client.starttls(context=self._tls_context())
                     client.ehlo()
-            if cfg.username:
+            if self._tokens is not None:
+                self._oauth2_login(client)
+            elif cfg.username:
                 client.login(cfg.username, cfg.secret())
         except DeliveryError:
             raise
@@ -63,6 +70,33 @@ class SmtpTransport:
             ) from exc
         self._client = client
         return client
+
+    def _oauth2_login(self, client: smtplib.SMTP) -> None:
+        """AUTH XOAUTH2; a refused token is replaced once by a new one before giving up."""
+        try:
+            _xoauth2(client, self.config.username, self._token(client, force_refresh=False))
+            return
+        except smtplib.SMTPAuthenticationError:
+            pass  # revoked or expired early: one fresh token on the same connection
+        try:
+            _xoauth2(client, self.config.username, self._token(client, force_refresh=True))
+        except smtplib.SMTPAuthenticationError as exc:
+            client.close()
+            # `from None`: smtplib's exception chain would carry the command with the token.
+            raise DeliveryError(
+                f"SMTP AUTH XOAUTH2 refused for {self.config.username} with a newly issued "
+                f"token ({exc.smtp_code}; is the application allowed to send as this "
+                "mailbox?)",
+                permanent=False,
+            ) from None
+
+    def _token(self, client: smtplib.SMTP, *, force_refresh: bool) -> str:
+        assert self._tokens is not None
+        try:
+            return self._tokens.token(force_refresh=force_refresh)
+        except TokenError as exc:
+            client.close()
+            raise DeliveryError(f"SMTP login: {exc.reason}", permanent=False) from None
 
     def check(self) -> None:
         """Connect and log in, for `mailtriage check`."""
@@ -117,6 +151,16 @@ class SmtpTransport:
             client.quit()
         except (OSError, smtplib.SMTPException):
             client.close()
+
+
+def _xoauth2(client: smtplib.SMTP, user: str, token: str) -> None:
+    # smtplib sends the first answer base64-encoded as the initial response. A server that
+    # refuses the token answers 334 with an error document (Google's and Microsoft's way) and
+    # wants an empty line back, then says 535.
+    def respond(challenge: bytes | None = None) -> str:
+        return xoauth2_string(user, token) if challenge is None else ""
+
+    client.auth("XOAUTH2", respond, initial_response_ok=True)
 
 
 def _reply(code: int, text: bytes | str) -> str:
