@@ -161,6 +161,16 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True)
+class ObligationsConfig:
+    """The reporting clocks of `#exploited` and `#incident` (calendar time, not working days)."""
+
+    early_warning_hours: int = 24
+    notification_hours: int = 72
+    exploited_final_days: int = 14  # after the case reaches `resolved`
+    incident_final_months: int = 1
+
+
+@dataclass(frozen=True)
 class Config:
     mailbox: MailboxConfig
     smtp: SmtpConfig
@@ -170,6 +180,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    obligations: ObligationsConfig = field(default_factory=ObligationsConfig)
     source_path: Path | None = None
 
     @property
@@ -200,6 +211,7 @@ SECTIONS: dict[str, type] = {
     "retention": RetentionConfig,
     "templates": TemplatesConfig,
     "policy": PolicyConfig,
+    "obligations": ObligationsConfig,
 }
 
 
@@ -370,6 +382,11 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError('deadlines.digest_time: must be a time of day like "08:00"') from exc
     if config.deadlines.first_response_workdays < 1:
         raise ConfigError("deadlines.first_response_workdays: must be at least 1")
+    for name in ("early_warning_hours", "notification_hours", "exploited_final_days"):
+        if getattr(config.obligations, name) < 1:
+            raise ConfigError(f"obligations.{name}: must be at least 1")
+    if config.obligations.incident_final_months < 1:
+        raise ConfigError("obligations.incident_final_months: must be at least 1")
 
 
 def _check_secrets(section: str, password: str | None, password_file: Path | None) -> None:

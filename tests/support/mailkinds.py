@@ -20,12 +20,13 @@ from mailtriage.outgoing.mailkinds.relay import RelayPayload
 from mailtriage.outgoing.mailkinds.staff_confirmation import ConfirmationPayload
 from mailtriage.outgoing.mailkinds.staff_deadline import DeadlinePayload
 from mailtriage.outgoing.mailkinds.staff_delivery_failed import DeliveryFailedPayload
-from mailtriage.outgoing.mailkinds.staff_digest import DigestLine, DigestPayload
+from mailtriage.outgoing.mailkinds.staff_digest import DigestLine, DigestPayload, ObligationLine
 from mailtriage.outgoing.mailkinds.staff_new_case import (
     EarlierCase,
     MaskedIndicators,
     NewCasePayload,
 )
+from mailtriage.outgoing.mailkinds.staff_obligation import ObligationPayload, StepLine
 from mailtriage.outgoing.mailkinds.staff_purge_incomplete import PurgeIncompletePayload
 from mailtriage.outgoing.mailkinds.staff_quarantine import QuarantinePayload
 from mailtriage.outgoing.mailkinds.staff_reporter_reply import ClosedNote, ReporterReplyPayload
@@ -61,8 +62,30 @@ PROGRESS = ProgressPayload(
     ref=REF, state="fixing", next_update_date=dt.date(2026, 12, 18), update_interval_workdays=10
 )
 
+INCIDENT_START = dt.datetime(2026, 11, 27, 17, 0, tzinfo=CET)
+OBLIGATION = ObligationPayload(
+    ref=REF,
+    kind="incident",
+    law="a significant incident (NIS2 art. 23, Cyberbeveiligingswet)",
+    step="early-warning",
+    notice="due-soon",
+    started_at=INCIDENT_START,
+    due=INCIDENT_START + dt.timedelta(hours=24),
+    reported_at=None,
+    steps=(
+        StepLine("early-warning", INCIDENT_START + dt.timedelta(hours=24), None),
+        StepLine("notification", INCIDENT_START + dt.timedelta(hours=72), None),
+        StepLine("final", dt.datetime(2026, 12, 27, 17, 0, tzinfo=CET), None),
+    ),
+    subject="Storing in het klantportaal",
+    severity="critical",
+    owner="anna@example.nl",
+)
+
 # A realistic payload per kind, as its builder makes them from a stored case.
 EXAMPLES: dict[str, Payload] = {
+    "staff_obligation_reminder": OBLIGATION,
+    "staff_obligation_escalation": OBLIGATION,
     "acknowledgement": AcknowledgementPayload(
         ref=REF, due_date=DUE, missing_target=True, missing_time=False, first_response_workdays=5
     ),
@@ -98,7 +121,14 @@ EXAMPLES: dict[str, Payload] = {
     "staff_reminder": DEADLINE,
     "staff_escalation": DEADLINE,
     "staff_digest": DigestPayload(
-        today=dt.date(2026, 12, 7), overdue=(DIGEST_LINE,), due_soon=(), open=(DIGEST_LINE,)
+        today=dt.date(2026, 12, 7),
+        overdue=(DIGEST_LINE,),
+        due_soon=(),
+        open=(DIGEST_LINE,),
+        obligations=(
+            ObligationLine(REF, "incident", "notification", INCIDENT_START, True),
+            ObligationLine(REF, "exploited", "final", None, False),
+        ),
     ),
     "staff_confirmation": ConfirmationPayload(
         ref=REF,

@@ -181,7 +181,7 @@ def test_unknown_command(line: str, hint: str) -> None:
     assert hint in reason
     assert reason.endswith(
         "known commands: #note, #status, #close, #reopen, #severity, #assign, #credit, #hold, "
-        "#release, #lang"
+        "#release, #lang, #exploited, #incident, #reported"
     )
 
 

@@ -48,6 +48,9 @@ SAMPLES: dict[str, list[tuple[str, Action]]] = {
     "hold": [("", Action.HOLD)],
     "release": [("", Action.RELEASE)],
     "lang": [("EN", Action.LANG)],
+    "exploited": [("", Action.EXPLOITED)],
+    "incident": [("", Action.INCIDENT)],
+    "reported": [("Early-Warning", Action.REPORTED), ("final", Action.REPORTED)],
 }
 
 

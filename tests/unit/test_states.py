@@ -42,6 +42,9 @@ BOOKS = (
     Action.HOLD,
     Action.RELEASE,
     Action.LANG,
+    Action.EXPLOITED,
+    Action.INCIDENT,
+    Action.REPORTED,
 )
 
 

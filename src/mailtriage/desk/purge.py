@@ -86,6 +86,8 @@ KEPT_DETAIL_KEYS = frozenset(
         "reason",
         "unprocessed",
         "due",
+        "step",
+        "started",
     }
 )
 # ... except `reason` where it can carry free text from outside (an SMTP reply, a refusal).

@@ -27,10 +27,12 @@ The table, and why:
 - `#reopen`: `closed` → `triaged`, and only from `closed`. A reopened case has had staff
   attention, so it does not go back to waiting for a first assessment.
 - `#note`, `#severity`, `#assign`, `#credit NAME`, `#credit withdraw`, `#hold`, `#release`,
-  `#lang nl|en` do not change the state and are allowed in every state, `closed` included: a
-  closed case still gets notes, its severity and owner may be corrected, the reporter may give
-  or withdraw consent to be credited until the purge (the closing mail invites exactly that),
-  and a legal hold matters most after closing, when the purge clock runs.
+  `#lang nl|en`, `#exploited`, `#incident`, `#reported STEP` do not change the state and are
+  allowed in every state, `closed` included: a closed case still gets notes, its severity and
+  owner may be corrected, the reporter may give or withdraw consent to be credited until the
+  purge (the closing mail invites exactly that), a legal hold matters most after closing,
+  when the purge clock runs, and a reporting duty (an exploited vulnerability, an incident)
+  may come to light, or be filed, after the case was closed.
 
 A purged case has no state of its own here: `purged` is a flag on a closed case (its
 `purged_at`), passed as `purged=True`. Its reporter's data is gone, so only
@@ -70,6 +72,9 @@ class Action(StrEnum):
     HOLD = "hold"
     RELEASE = "release"
     LANG = "lang"
+    EXPLOITED = "exploited"
+    INCIDENT = "incident"
+    REPORTED = "reported"
 
 
 # `#status X` names its target state; this is the vocabulary of that command.
@@ -103,6 +108,9 @@ BOOKKEEPING: tuple[Action, ...] = (
     Action.HOLD,
     Action.RELEASE,
     Action.LANG,
+    Action.EXPLOITED,
+    Action.INCIDENT,
+    Action.REPORTED,
 )
 
 ALLOWED_WHEN_PURGED: frozenset[Action] = frozenset({Action.CREDIT_WITHDRAW})

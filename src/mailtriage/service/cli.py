@@ -27,6 +27,7 @@ from mailtriage.config import (
     require_staff_authentication,
     staff_unauthenticated,
 )
+from mailtriage.desk.obligations import of_case
 from mailtriage.mailbox.base import MailboxError
 from mailtriage.outgoing.render import Renderer, RenderError
 from mailtriage.outgoing.transport.base import DeliveryError
@@ -43,6 +44,7 @@ from mailtriage.service.views import (
     iso,
     message_counts,
     message_summary,
+    obligation_object,
     printable,
 )
 from mailtriage.service.wiring import build, open_mailbox, open_store, open_transport
@@ -246,6 +248,7 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
             raise CommandError(f"no case {args.ref}")
         counts = message_counts(session, [case.id])
         obj = case_object(case, counts.get(case.id, 0), tz)
+        obj["obligations"] = [obligation_object(o, tz) for o in of_case(session, case.id)]
         obj["timeline"] = [event_object(e, tz) for e in case.events]
         obj["message_list"] = [message_summary(m, tz) for m in case.messages]
         if args.json:
@@ -273,6 +276,15 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
             value = obj[key]
             shown = printable(str(value), 200) if value is not None else "-"
             print(f"{key + ':':20} {shown}")
+        if obj["obligations"]:
+            print("obligations:")
+        for step in obj["obligations"]:
+            when = (
+                f"reported {step['reported_at']}"
+                if step["reported_at"]
+                else (f"due {step['due']}" if step["due"] else "due 14 days after resolved")
+            )
+            print(f"  {step['kind']:10} {step['step']:14} {when}")
         print("timeline:")
         for event in obj["timeline"]:
             detail = ", ".join(f"{k}={printable(str(v), 60)}" for k, v in event["detail"].items())

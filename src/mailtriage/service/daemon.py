@@ -41,6 +41,8 @@ SCHEDULE: tuple[tuple[str, int], ...] = (
     ("reminders", 300),
     ("progress-updates", 900),
     ("digest", 600),
+    # Reporting clocks run in hours, nights included: a 2-hour reminder must not come late.
+    ("obligations", 120),
     ("purge", 3600),
 )
 
@@ -69,6 +71,7 @@ class Daemon:
             "reminders": app.jobs.first_response_reminders,
             "progress-updates": app.jobs.progress_updates,
             "digest": app.jobs.digest,
+            "obligations": app.jobs.obligations,
             "purge": app.purger.run,
         }
         for name, seconds in SCHEDULE:

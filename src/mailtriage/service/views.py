@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailtriage.store.models import Case, CaseEvent, StoredMessage
+from mailtriage.store.models import Case, CaseEvent, Obligation, StoredMessage
 
 
 def iso(value: dt.datetime | None, tz: dt.tzinfo | None = None) -> str | None:
@@ -62,6 +62,16 @@ def case_object(case: Case, messages: int, tz: dt.tzinfo) -> dict[str, Any]:
         "credit_name": case.credit_name if case.credit_consent else None,
         "legal_hold": case.legal_hold,
         "messages": messages,
+    }
+
+
+def obligation_object(row: Obligation, tz: dt.tzinfo) -> dict[str, Any]:
+    """One step of a reporting clock, as the contract names it."""
+    return {
+        "kind": row.kind,
+        "step": row.step,
+        "due": iso(row.due, tz),
+        "reported_at": iso(row.reported_at, tz),
     }
 
 

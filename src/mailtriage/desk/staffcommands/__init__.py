@@ -19,10 +19,13 @@ from mailtriage.desk.staffcommands.assign import Assign
 from mailtriage.desk.staffcommands.base import ArgumentError, StaffCommand, StepContext
 from mailtriage.desk.staffcommands.close import Close
 from mailtriage.desk.staffcommands.credit import Credit
+from mailtriage.desk.staffcommands.exploited import Exploited
 from mailtriage.desk.staffcommands.hold import Hold, Release
+from mailtriage.desk.staffcommands.incident import Incident
 from mailtriage.desk.staffcommands.lang import Lang
 from mailtriage.desk.staffcommands.note import Note
 from mailtriage.desk.staffcommands.reopen import Reopen
+from mailtriage.desk.staffcommands.reported import Reported
 from mailtriage.desk.staffcommands.severity import Severity
 from mailtriage.desk.staffcommands.status import Status
 
@@ -47,6 +50,9 @@ COMMANDS: tuple[type[StaffCommand], ...] = (
     Hold,
     Release,
     Lang,
+    Exploited,
+    Incident,
+    Reported,
 )
 
 

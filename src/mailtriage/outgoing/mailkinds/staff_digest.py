@@ -27,11 +27,23 @@ class DigestLine:
 
 
 @dataclass(frozen=True)
+class ObligationLine:
+    """A reporting step (`#exploited`, `#incident`) not yet filed."""
+
+    ref: str
+    kind: str
+    step: str
+    due: dt.datetime | None  # None: an exploited final report waiting for `resolved`
+    late: bool
+
+
+@dataclass(frozen=True)
 class DigestPayload(Payload):
     today: dt.date
     overdue: tuple[DigestLine, ...]
     due_soon: tuple[DigestLine, ...]
     open: tuple[DigestLine, ...]
+    obligations: tuple[ObligationLine, ...] = ()
 
 
 class StaffDigest(MailKind[DigestPayload]):
@@ -66,6 +78,16 @@ class StaffDigest(MailKind[DigestPayload]):
             overdue=lines("overdue"),
             due_soon=lines("due_soon"),
             open=lines("open"),
+            obligations=tuple(
+                ObligationLine(
+                    ref=o["ref"],
+                    kind=o["kind"],
+                    step=o["step"],
+                    due=when(o["due"]),
+                    late=bool(o["due"]) and source.local(o["due"]) < source.now,
+                )
+                for o in saved.get("obligations", [])
+            ),
         )
 
 
