@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -29,12 +30,15 @@ from mailtriage.config import (
 )
 from mailtriage.desk.obligations import of_case
 from mailtriage.mailbox.base import MailboxError
+from mailtriage.outgoing.charts import first_assessment_chart, outcomes_chart
 from mailtriage.outgoing.render import Renderer, RenderError
 from mailtriage.outgoing.transport.base import DeliveryError
 from mailtriage.outgoing.transport.smtp import SmtpTransport
 from mailtriage.policy.cases import State
+from mailtriage.policy.metrics import MonthFigures, write_csv
 from mailtriage.policy.workdays import first_response_due
 from mailtriage.service.daemon import Daemon
+from mailtriage.service.reportpage import COLUMNS, cell, render_page
 from mailtriage.service.systemd import Notifier, configure_logging
 from mailtriage.service.views import (
     case_object,
@@ -49,6 +53,7 @@ from mailtriage.service.views import (
 )
 from mailtriage.service.wiring import build, open_mailbox, open_store, open_transport
 from mailtriage.store.db import StoreUnavailable
+from mailtriage.store.figures import report_months
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
 
 log = logging.getLogger("mailtriage")
@@ -112,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("id", nargs="?", type=int)
     which.add_argument("--all", action="store_true")
 
+    report = sub.add_parser("report", help="desk metrics per month of receipt, in working days")
+    report.add_argument("--from", dest="from_date", type=_date, help="first day (YYYY-MM-DD)")
+    report.add_argument("--to", dest="to_date", type=_date, help="last day (YYYY-MM-DD)")
+    form = report.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true")
+    form.add_argument("--csv", action="store_true")
+    report.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+
     db = sub.add_parser("db", help="store administration")
     dbsub = db.add_subparsers(dest="db_command", required=True, metavar="upgrade")
     dbsub.add_parser("upgrade", help="apply schema migrations")
@@ -150,7 +163,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
 # others refuse for unauthenticated staff, so an operator can still see the desk while fixing
 # it: none of them reads mail, so none of them can be steered by a forged staff From. Every
 # other command (including any added later) is refused: fail closed.
-READ_ONLY_COMMANDS = frozenset({"cases", "case", "credits", "deadline", "security-txt"})
+READ_ONLY_COMMANDS = frozenset({"cases", "case", "credits", "deadline", "security-txt", "report"})
 
 
 def _reads_only(args: argparse.Namespace) -> bool:
@@ -440,6 +453,51 @@ def cmd_security_txt(config: Config, args: argparse.Namespace, clock: Clock) -> 
     return EXIT_OK
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def cmd_report(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    now = clock()
+    store = open_store(config)
+    with store.session() as session:
+        months = report_months(session, config.deadlines, now, args.from_date, args.to_date)
+    if args.html:
+        write_report_page(Path(args.html), months, config.deadlines.first_response_workdays, now)
+    if args.json:
+        _print_json(
+            {
+                "first_response_workdays": config.deadlines.first_response_workdays,
+                "months": [m.as_dict() for m in months],
+            }
+        )
+    elif args.csv:
+        write_csv(sys.stdout, months)
+    else:
+        rows = [tuple(cell(key, m.as_dict()[key]) for key, _ in COLUMNS) for m in months]
+        print(format_table(tuple(key for key, _ in COLUMNS), rows, "no months"))
+    return EXIT_OK
+
+
+def write_report_page(
+    path: Path, months: list[MonthFigures], promise: int, now: dt.datetime
+) -> None:
+    page = render_page(
+        months,
+        outcomes_chart(months),
+        first_assessment_chart(months, promise),
+        promise,
+        now,
+    )
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
+
+
 def cmd_db(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     open_store(config)
     print("store schema is up to date")
@@ -463,6 +521,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace, Clock], int]] = {
     "purge": cmd_purge,
     "credits": cmd_credits,
     "security-txt": cmd_security_txt,
+    "report": cmd_report,
 }
 
 
