@@ -30,12 +30,13 @@ def outcomes_chart(months: Sequence[MonthFigures]) -> bytes:
     figure = _figure()
     axes = figure.add_subplot()
     labels = [m.month for m in months]
+    positions = list(range(len(months)))  # numbers, not strings: no categorical-axis guessing
     bottom = [0] * len(months)
     for outcome, colour in zip(OUTCOMES, OUTCOME_COLOURS, strict=True):
         counts = [m.outcomes.get(outcome, 0) for m in months]
         if not any(counts):
             continue
-        axes.bar(labels, counts, bottom=bottom, label=outcome, color=colour)
+        axes.bar(positions, counts, bottom=bottom, label=outcome, color=colour)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     axes.set_title("Reports per month of receipt, by outcome")
     axes.set_ylim(0, max(bottom, default=0) * 1.3 + 1)  # room for the legend above the bars

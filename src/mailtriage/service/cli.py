@@ -466,7 +466,8 @@ def cmd_report(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     with store.session() as session:
         months = report_months(session, config.deadlines, now, args.from_date, args.to_date)
     if args.html:
-        write_report_page(Path(args.html), months, config.deadlines.first_response_workdays, now)
+        promise = config.deadlines.first_response_workdays
+        write_report_page(Path(args.html), months, promise, now.astimezone(config.deadlines.tz))
     if args.json:
         _print_json(
             {

@@ -56,6 +56,7 @@ header p { margin: 4px 0 0; font-size: 12px; color: #555; }
 img.chart { display: block; width: {{ width }}px; height: {{ height }}px; margin: 0; }
 table { border-collapse: collapse; margin: 16px 12px; font-size: 12px; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
+td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 footer { margin: 0 12px 16px; font-size: 11px; color: #555; max-width: 780px; }
 </style>
