@@ -21,6 +21,7 @@ from mailtriage.outgoing.mailkinds.staff_confirmation import ConfirmationPayload
 from mailtriage.outgoing.mailkinds.staff_deadline import DeadlinePayload
 from mailtriage.outgoing.mailkinds.staff_delivery_failed import DeliveryFailedPayload
 from mailtriage.outgoing.mailkinds.staff_digest import DigestLine, DigestPayload, ObligationLine
+from mailtriage.outgoing.mailkinds.staff_monthly_report import MonthlyPayload
 from mailtriage.outgoing.mailkinds.staff_new_case import (
     EarlierCase,
     MaskedIndicators,
@@ -32,6 +33,7 @@ from mailtriage.outgoing.mailkinds.staff_quarantine import QuarantinePayload
 from mailtriage.outgoing.mailkinds.staff_reporter_reply import ClosedNote, ReporterReplyPayload
 from mailtriage.outgoing.mailkinds.staff_spoof_warning import SpoofWarningPayload
 from mailtriage.outgoing.mailkinds.staff_stranger_on_case import StrangerPayload
+from mailtriage.policy.metrics import MonthFigures
 
 REF = "PZEM-SEC-2026-0007"
 CET = dt.timezone(dt.timedelta(hours=1))
@@ -82,8 +84,32 @@ OBLIGATION = ObligationPayload(
     owner="anna@example.nl",
 )
 
+NOVEMBER = MonthFigures(
+    month="2026-11",
+    reports=6,
+    redirected=1,
+    automated=3,
+    acknowledgement_minutes_median=3.5,
+    acknowledgement_minutes_p90=10.0,
+    first_assessment_workdays_median=3.0,
+    first_assessment_workdays_p90=6.0,
+    close_workdays_median=4.0,
+    close_workdays_p90=5.0,
+    first_assessment_within_promise=0.6,
+    open=3,
+    overdue=1,
+    outcomes={"open": 3, "fixed": 2, "duplicate": 1},
+)
+
 # A realistic payload per kind, as its builder makes them from a stored case.
 EXAMPLES: dict[str, Payload] = {
+    "staff_monthly_report": MonthlyPayload(
+        month="2026-11",
+        month_name="November 2026",
+        figures=NOVEMBER,
+        promise_workdays=5,
+        chart_months=(MonthFigures(month="2026-10", reports=1), NOVEMBER),
+    ),
     "staff_obligation_reminder": OBLIGATION,
     "staff_obligation_escalation": OBLIGATION,
     "acknowledgement": AcknowledgementPayload(

@@ -9,6 +9,8 @@ reminder is sent twice and none is lost. The scheduler only decides how often to
 - progress updates: a case being worked on (`triaged`, `fixing`, `needs-info`) whose reporter
   has heard nothing for `update_interval_workdays` gets the automatic update, staff are told;
 - the digest: each working-day morning, what is open, due and overdue, to `staff_notify`;
+- the monthly figures: on the first working day of a month, after the digest time, last
+  month's figures (`mailtriage report`) with the charts, to `staff_notify`, once;
 - reporting obligations (`#exploited`, `#incident`): a reminder at half time and 2 h before
   each step, an escalation once it has passed, to `staff_notify` and the case's owner, each
   once, by night and at weekends too (these clocks are the law's, not office hours).
@@ -50,6 +52,7 @@ class JobReport:
     updates: int = 0
     digests: int = 0
     obligation_notices: int = 0
+    monthly_reports: int = 0
 
 
 class Jobs:
@@ -67,6 +70,7 @@ class Jobs:
         self.progress_updates(report)
         self.digest(report)
         self.obligations(report)
+        self.monthly_report(report)
         return report
 
     # -- first assessment --------------------------------------------------------------
@@ -190,6 +194,32 @@ class Jobs:
         # func.max bypasses the UTC column type on SQLite; read it back as aware UTC.
         return {case_id: _as_utc(at) for case_id, at in rows if at is not None}
 
+    # -- the monthly figures ------------------------------------------------------------
+
+    def monthly_report(self, report: JobReport | None = None) -> JobReport:
+        """Queue last month's figures to staff on the first working day of this month, after
+        the digest time, once. Only on that day: a desk installed (or down) then does not
+        send a stale month's figures later (`mailtriage report` gives them any day)."""
+        report = report or JobReport()
+        if not self.config.cases.staff_notify:
+            return report
+        local = self.clock().astimezone(self.tz)
+        today = local.date()
+        first_workday = today.replace(day=1)
+        while not self.calendar.is_workday(first_workday):
+            first_workday += dt.timedelta(days=1)
+        if today != first_workday or local.time() < self._digest_time():
+            return report
+        previous = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+        with self.store.session() as session:
+            if session.get(JobRun, ("monthly-report", previous)) is not None:
+                return report
+            self.replies.notify_staff(session, "staff_monthly_report", {"month": previous})
+            # Checked and recorded in one write transaction: two processes cannot both send.
+            session.add(JobRun(job="monthly-report", key=previous, at=self.clock()))
+            report.monthly_reports += 1
+        return report
+
     # -- reporting obligations ---------------------------------------------------------
 
     def obligations(self, report: JobReport | None = None) -> JobReport:
@@ -301,9 +331,7 @@ class Jobs:
             .where(Obligation.reported_at.is_(None))
         ).all()
         rows.sort(key=lambda r: (r[0].due is None, r[0].due or r[0].started_at, r[0].id))
-        return [
-            {"ref": ref, "kind": o.kind, "step": o.step, "due": _iso(o.due)} for o, ref in rows
-        ]
+        return [{"ref": ref, "kind": o.kind, "step": o.step, "due": _iso(o.due)} for o, ref in rows]
 
     # -- helpers -----------------------------------------------------------------------
 

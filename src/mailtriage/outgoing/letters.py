@@ -53,7 +53,10 @@ class Letters:
         )
         payload = kind.build(source)
         rendered = kind.render(self.renderer, row.language, payload)
-        files = self._relayed_files(session, row) if kind.carries_staff_words(payload) else []
+        if kind.carries_staff_words(payload):
+            files = self._relayed_files(session, row)
+        else:
+            files = kind.attachments(source, payload)
         return compose(
             from_address=self.config.smtp.from_address,
             from_name=self.config.smtp.from_name,

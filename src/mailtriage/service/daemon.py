@@ -43,6 +43,7 @@ SCHEDULE: tuple[tuple[str, int], ...] = (
     ("digest", 600),
     # Reporting clocks run in hours, nights included: a 2-hour reminder must not come late.
     ("obligations", 120),
+    ("monthly-report", 600),
     ("purge", 3600),
 )
 
@@ -72,6 +73,7 @@ class Daemon:
             "progress-updates": app.jobs.progress_updates,
             "digest": app.jobs.digest,
             "obligations": app.jobs.obligations,
+            "monthly-report": app.jobs.monthly_report,
             "purge": app.purger.run,
         }
         for name, seconds in SCHEDULE:

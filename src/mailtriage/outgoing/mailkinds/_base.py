@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 from sqlalchemy.orm import Session
 
 from mailtriage.config import Config
+from mailtriage.outgoing.compose import OutgoingFile
 from mailtriage.outgoing.render import RenderedMail, Renderer
 from mailtriage.store.models import Case, OutboxMail, StoredMessage
 
@@ -110,6 +111,11 @@ class MailKind(ABC, Generic[P]):
     def carries_staff_words(self, payload: P) -> bool:
         """Whether a staff member's text (and so their attachments) goes along."""
         return False
+
+    def attachments(self, source: Source, payload: P) -> list[OutgoingFile]:
+        """Files the kind itself makes to go along (the monthly figures' charts). A kind that
+        carries a person's words sends their attachments instead (`letters.py`)."""
+        return []
 
     def render(self, renderer: Renderer, language: str, payload: P) -> RenderedMail:
         return renderer.render(self.name, cast(TemplateForm, language), payload.context())
