@@ -98,9 +98,13 @@ class Builder:
                 )
             )
 
-    def report(self, *args: str) -> str:
+    def cli(self, *args: str) -> str:
+        """`mailtriage --config X ARGS...` at NOW, in this process: its stdout."""
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = main(["--config", str(self.config_path), "report", *args], clock=FakeClock(NOW))
+            code = main(["--config", str(self.config_path), *args], clock=FakeClock(NOW))
         assert code == 0
         return out.getvalue()
+
+    def report(self, *args: str) -> str:
+        return self.cli("report", *args)
