@@ -85,6 +85,7 @@ bench: $(VENV)/.installed-test dovecot
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/textwork.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache
