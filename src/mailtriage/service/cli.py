@@ -295,7 +295,7 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
             when = (
                 f"reported {step['reported_at']}"
                 if step["reported_at"]
-                else (f"due {step['due']}" if step["due"] else "due 14 days after resolved")
+                else (f"due {step['due']}" if step["due"] else "starts at resolved")
             )
             print(f"  {step['kind']:10} {step['step']:14} {when}")
         print("timeline:")

@@ -31,7 +31,8 @@ def start_clock(context: StepContext, kind: str, law: str) -> str:
     dues = ", ".join(
         f"{row.step} due {row.due.astimezone(tz):%Y-%m-%d %H:%M}"
         if row.due is not None
-        else f"{row.step} due 14 days after the case reaches resolved"
+        else f"{row.step} due {config.obligations.exploited_final_days} days after the case "
+        "reaches resolved"
         for row in sorted(rows, key=lambda r: STEPS.index(r.step))
     )
     return f"{kind} clock started ({law}): {dues}"
