@@ -478,9 +478,26 @@ def cmd_report(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     elif args.csv:
         write_csv(sys.stdout, months)
     else:
-        rows = [tuple(cell(key, m.as_dict()[key]) for key, _ in COLUMNS) for m in months]
-        print(format_table(tuple(key for key, _ in COLUMNS), rows, "no months"))
+        rows = [
+            tuple(cell(key, m.as_dict()[key]).replace("–", "-") for key, _ in COLUMNS)
+            for m in months
+        ]
+        print(format_table(REPORT_HEADER, rows, "no months"))
+        print(REPORT_LEGEND)
     return EXIT_OK
+
+
+# The terminal table's short column names, in `reportpage.COLUMNS` order, and what they mean.
+REPORT_HEADER = (
+    "MONTH", "REPORTS", "REDIR", "AUTO", "ACK_MED", "ACK_P90", "FA_MED", "FA_P90",
+    "IN_PROMISE", "CLOSE_MED", "CLOSE_P90", "OPEN", "OVERDUE",
+)  # fmt: skip
+assert len(REPORT_HEADER) == len(COLUMNS)
+REPORT_LEGEND = (
+    "ACK: minutes to acknowledgement; FA: working days to first assessment; CLOSE: working "
+    "days to close;\nMED: median; P90: 90th percentile (nearest rank); IN_PROMISE: first "
+    "assessments within the promise."
+)
 
 
 def write_report_page(
