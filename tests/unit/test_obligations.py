@@ -85,3 +85,11 @@ def test_each_notice_is_owed_once_and_only_the_latest(
     due = FRIDAY_17 + dt.timedelta(hours=24)
     now = FRIDAY_17 + dt.timedelta(hours=hours_after_start)
     assert owed_notice(FRIDAY_17, due, now, frozenset(sent)) == owed
+
+
+def test_the_daemon_looks_at_the_clocks_every_few_minutes() -> None:
+    # A "2 hours before" reminder that comes an hour late is worth little: the scheduler
+    # runs the obligation job far more often than the working-day jobs.
+    from mailtriage.service.daemon import SCHEDULE
+
+    assert dict(SCHEDULE)["obligations"] <= 300

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from mailtriage.policy.metrics import median, p90
+from mailtriage.service.cli import main
 from mailtriage.store.models import MessageStatus
-from tests.support.clock import local
-from tests.support.figures import Builder
+from tests.support.clock import FakeClock, local
+from tests.support.figures import NOW, Builder
 
 
 @pytest.mark.parametrize(
@@ -192,3 +193,15 @@ def test_an_empty_month_between_two_is_listed_with_zeros(tmp_path: Path) -> None
 def test_the_text_table_names_each_month(desk: Builder) -> None:
     text = desk.report()
     assert "2026-10" in text and "2026-11" in text and "60%" in text
+
+
+def test_a_page_that_cannot_be_written_is_one_line_and_exit_1(
+    desk: Builder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-such-folder" / "report.html"
+    code = main(
+        ["--config", str(desk.config_path), "report", "--html", str(missing)], clock=FakeClock(NOW)
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mailtriage: error: cannot write") and err.count("\n") == 1
