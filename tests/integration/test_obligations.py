@@ -137,3 +137,11 @@ def test_an_incident_on_friday_evening_escalates_on_saturday_evening_until_repor
     filed_steps = {s["step"]: s for s in desk.case(filed)["obligations"]}
     assert filed_steps["notification"]["reported_at"] is None
     assert filed_steps["early-warning"]["reported_at"] is not None
+
+    # Monday morning's digest lists what is still to be filed, the overdue step first.
+    monday = at(desk, local(2026, 11, 30, 8, 30))
+    (digest,) = [m for m in monday if "digest" in str(m.message["Subject"])]
+    text = " ".join(body_text(digest.raw).split())
+    assert f"{late} incident early-warning OVERDUE, was due Saturday 28 November 2026 17:00" in text
+    assert f"{filed} incident early-warning" not in text
+    assert f"{filed} incident notification due Monday 30 November 2026 17:00" in text
