@@ -14,7 +14,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # runs it, parse workers) shares one timeline instead of each starting at the instant anew.
 FAKETIME_INSTANTS ?= 2026-12-07T18:30:00 2027-03-28T01:30:00 2026-12-31T23:30:00
 
-.PHONY: test test-plain test-faketime demo lint dovecot gnupg faketime systemd-tools p7zip venv clean bench
+.PHONY: test test-plain test-faketime demo lint dovecot gnupg faketime systemd-tools p7zip chromium venv clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,12 +69,20 @@ p7zip:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq p7zip-full >/dev/null; \
 	fi
 
+# Headless Chromium, for the test that renders `mailtriage report --html` (tests/browser/).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+		echo "installing Chromium (chromium) through apt"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench migrations demo
 
 test: test-plain test-faketime
 
-test-plain: $(VENV)/.installed-test dovecot gnupg systemd-tools p7zip lint
+test-plain: $(VENV)/.installed-test dovecot gnupg systemd-tools p7zip chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-faketime: $(VENV)/.installed-test dovecot gnupg faketime p7zip
@@ -95,6 +103,7 @@ bench: $(VENV)/.installed-test dovecot gnupg
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/textwork.py
 	$(BIN)/python bench/openpgp.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache

@@ -205,6 +205,16 @@ class OAuth2Config:
 
 
 @dataclass(frozen=True)
+class ObligationsConfig:
+    """The reporting clocks of `#exploited` and `#incident` (calendar time, not working days)."""
+
+    early_warning_hours: int = 24
+    notification_hours: int = 72
+    exploited_final_days: int = 14  # after the case reaches `resolved`
+    incident_final_months: int = 1
+
+
+@dataclass(frozen=True)
 class Config:
     mailbox: MailboxConfig
     smtp: SmtpConfig
@@ -216,6 +226,7 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     pgp: PgpConfig = field(default_factory=PgpConfig)
     oauth2: OAuth2Config | None = None
+    obligations: ObligationsConfig = field(default_factory=ObligationsConfig)
     source_path: Path | None = None
 
     @property
@@ -248,6 +259,7 @@ SECTIONS: dict[str, type] = {
     "policy": PolicyConfig,
     "pgp": PgpConfig,
     "oauth2": OAuth2Config,
+    "obligations": ObligationsConfig,
 }
 
 # Sections that are absent (None) unless the config has them.
@@ -432,6 +444,11 @@ def _check_semantics(config: Config) -> None:
     url = config.pgp.public_key_url
     if url is not None and not url.startswith("https://"):
         raise ConfigError("pgp.public_key_url: must be an https:// URL (RFC 9116)")
+    for name in ("early_warning_hours", "notification_hours", "exploited_final_days"):
+        if getattr(config.obligations, name) < 1:
+            raise ConfigError(f"obligations.{name}: must be at least 1")
+    if config.obligations.incident_final_months < 1:
+        raise ConfigError("obligations.incident_final_months: must be at least 1")
 
 
 def _check_graph(mb: MailboxConfig) -> None:

@@ -26,18 +26,26 @@ from mailtriage.outgoing.mailkinds.staff_certificate_expiry import CertificateEx
 from mailtriage.outgoing.mailkinds.staff_confirmation import ConfirmationPayload
 from mailtriage.outgoing.mailkinds.staff_deadline import DeadlinePayload
 from mailtriage.outgoing.mailkinds.staff_delivery_failed import DeliveryFailedPayload
-from mailtriage.outgoing.mailkinds.staff_digest import DigestLine, DigestPayload, EmbargoLine
+from mailtriage.outgoing.mailkinds.staff_digest import (
+    DigestLine,
+    DigestPayload,
+    EmbargoLine,
+    ObligationLine,
+)
 from mailtriage.outgoing.mailkinds.staff_embargo_reminder import EmbargoReminderPayload
+from mailtriage.outgoing.mailkinds.staff_monthly_report import MonthlyPayload
 from mailtriage.outgoing.mailkinds.staff_new_case import (
     EarlierCase,
     MaskedIndicators,
     NewCasePayload,
 )
+from mailtriage.outgoing.mailkinds.staff_obligation import ObligationPayload, StepLine
 from mailtriage.outgoing.mailkinds.staff_purge_incomplete import PurgeIncompletePayload
 from mailtriage.outgoing.mailkinds.staff_quarantine import QuarantinePayload
 from mailtriage.outgoing.mailkinds.staff_reporter_reply import ClosedNote, ReporterReplyPayload
 from mailtriage.outgoing.mailkinds.staff_spoof_warning import SpoofWarningPayload
 from mailtriage.outgoing.mailkinds.staff_stranger_on_case import StrangerPayload
+from mailtriage.policy.metrics import MonthFigures
 
 REF = "PZEM-SEC-2026-0007"
 CET = dt.timezone(dt.timedelta(hours=1))
@@ -70,8 +78,54 @@ PROGRESS = ProgressPayload(
     ref=REF, state="fixing", next_update_date=dt.date(2026, 12, 18), update_interval_workdays=10
 )
 
+INCIDENT_START = dt.datetime(2026, 11, 27, 17, 0, tzinfo=CET)
+OBLIGATION = ObligationPayload(
+    ref=REF,
+    kind="incident",
+    law="a significant incident (NIS2 art. 23, Cyberbeveiligingswet)",
+    step="early-warning",
+    notice="due-soon",
+    started_at=INCIDENT_START,
+    due=INCIDENT_START + dt.timedelta(hours=24),
+    reported_at=None,
+    steps=(
+        StepLine("early-warning", INCIDENT_START + dt.timedelta(hours=24), None),
+        StepLine("notification", INCIDENT_START + dt.timedelta(hours=72), None),
+        StepLine("final", dt.datetime(2026, 12, 27, 17, 0, tzinfo=CET), None),
+    ),
+    subject="Storing in het klantportaal",
+    severity="critical",
+    owner="anna@example.nl",
+)
+
+NOVEMBER = MonthFigures(
+    month="2026-11",
+    reports=6,
+    redirected=1,
+    automated=3,
+    acknowledgement_minutes_median=3.5,
+    acknowledgement_minutes_p90=10.0,
+    first_assessment_workdays_median=3.0,
+    first_assessment_workdays_p90=6.0,
+    close_workdays_median=4.0,
+    close_workdays_p90=5.0,
+    first_assessment_within_promise=0.6,
+    open=3,
+    overdue=1,
+    outcomes={"open": 3, "fixed": 2, "duplicate": 1},
+)
+
 # A realistic payload per kind, as its builder makes them from a stored case.
 EXAMPLES: dict[str, Payload] = {
+    "staff_monthly_report": MonthlyPayload(
+        month="2026-11",
+        month_name="November 2026",
+        figures=NOVEMBER,
+        promise_workdays=5,
+        chart_months=(MonthFigures(month="2026-10", reports=1), NOVEMBER),
+    ),
+    "staff_obligation_reminder": OBLIGATION,
+    "staff_obligation_escalation": OBLIGATION,
     "acknowledgement": AcknowledgementPayload(
         ref=REF, due_date=DUE, missing_target=True, missing_time=False, first_response_workdays=5
     ),
@@ -124,6 +178,10 @@ EXAMPLES: dict[str, Payload] = {
         due_soon=(),
         open=(DIGEST_LINE,),
         embargoes=(EmbargoLine(REF, EMBARGO_END, "fixing"),),
+        obligations=(
+            ObligationLine(REF, "incident", "notification", INCIDENT_START, True),
+            ObligationLine(REF, "exploited", "final", None, False),
+        ),
     ),
     "staff_confirmation": ConfirmationPayload(
         ref=REF,

@@ -181,7 +181,8 @@ def test_unknown_command(line: str, hint: str) -> None:
     assert hint in reason
     assert reason.endswith(
         "known commands: #note, #status, #close, #reopen, #severity, #assign, #credit, #hold, "
-        "#release, #lang, #duplicate, #cwe, #cve, #embargo, #attachments, #show"
+        "#release, #lang, #duplicate, #cwe, #cve, #embargo, #attachments, #show, #exploited, "
+        "#incident, #reported"
     )
 
 

@@ -340,6 +340,7 @@ def test_every_template_renders_with_its_documented_context(
         "staff_spoof_warning",
         "staff_purge_incomplete",
         "staff_certificate_expiry",
+        "staff_monthly_report",
     ):
         assert "[PZEM-SEC-2026-" in mail.subject
 

@@ -58,6 +58,9 @@ SAMPLES: dict[str, list[tuple[str, Action]]] = {
     "embargo": [("2026-12-31", Action.EMBARGO), ("None", Action.EMBARGO)],
     "attachments": [("", Action.ATTACHMENTS)],
     "show": [("", Action.SHOW)],
+    "exploited": [("", Action.EXPLOITED)],
+    "incident": [("", Action.INCIDENT)],
+    "reported": [("Early-Warning", Action.REPORTED), ("final", Action.REPORTED)],
 }
 
 

@@ -47,6 +47,9 @@ BOOKS = (
     Action.EMBARGO,
     Action.ATTACHMENTS,
     Action.SHOW,
+    Action.EXPLOITED,
+    Action.INCIDENT,
+    Action.REPORTED,
 )
 # What a purged case still takes: consent can always be withdrawn; CWE and CVE are facts
 # about the finding (a CVE id often comes after the purge); `#show` only reads.

@@ -12,6 +12,11 @@ reminder is sent twice and none is lost. The scheduler only decides how often to
   still running, to `staff_notify`;
 - embargo reminders: 10 and 2 working days before an agreed embargo ends (`embargoes.py`).
 - the OAuth2 client certificate: staff are warned 30, 7 and 1 days before it expires.
+- the monthly figures: on the first working day of a month, after the digest time, last
+  month's figures (`mailtriage report`) with the charts, to `staff_notify`, once;
+- reporting obligations (`#exploited`, `#incident`): a reminder at half time and 2 h before
+  each step, an escalation once it has passed, to `staff_notify` and the case's owner, each
+  once, by night and at weekends too (these clocks are the law's, not office hours).
 """
 
 from __future__ import annotations
@@ -26,14 +31,16 @@ from sqlalchemy.orm import Session
 
 from mailtriage.clock import Clock
 from mailtriage.config import Config, ConfigError
+from mailtriage.desk import obligations as clocks
 from mailtriage.desk.embargoes import active_embargoes, embargo_reminders
 from mailtriage.desk.replies import REPORTER_KINDS, AutoReplyLedger, Replies
 from mailtriage.mailbox.oauth2 import load_certificate
 from mailtriage.outgoing.masking import mask_personal
 from mailtriage.policy.cases import State
+from mailtriage.policy.obligations import Notice, owed_notice
 from mailtriage.policy.workdays import END_OF_DAY, Calendar
 from mailtriage.store.db import Store
-from mailtriage.store.models import Case, CaseEvent, JobRun, OutboxMail
+from mailtriage.store.models import Case, CaseEvent, JobRun, Obligation, OutboxMail
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,8 @@ class JobReport:
     updates: int = 0
     digests: int = 0
     certificate_warnings: int = 0
+    obligation_notices: int = 0
+    monthly_reports: int = 0
 
 
 class Jobs:
@@ -69,6 +78,8 @@ class Jobs:
         self.embargo_reminders(report)
         self.progress_updates(report)
         self.digest(report)
+        self.obligations(report)
+        self.monthly_report(report)
         self.certificate_expiry(report)
         return report
 
@@ -252,6 +263,72 @@ class Jobs:
         # func.max bypasses the UTC column type on SQLite; read it back as aware UTC.
         return {case_id: _as_utc(at) for case_id, at in rows if at is not None}
 
+    # -- the monthly figures ------------------------------------------------------------
+
+    def monthly_report(self, report: JobReport | None = None) -> JobReport:
+        """Queue last month's figures to staff on the first working day of this month, after
+        the digest time, once. Only on that day: a desk installed (or down) then does not
+        send a stale month's figures later (`mailtriage report` gives them any day)."""
+        report = report or JobReport()
+        if not self.config.cases.staff_notify:
+            return report
+        local = self.clock().astimezone(self.tz)
+        today = local.date()
+        first_workday = today.replace(day=1)
+        while not self.calendar.is_workday(first_workday):
+            first_workday += dt.timedelta(days=1)
+        if today != first_workday or local.time() < self._digest_time():
+            return report
+        previous = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+        with self.store.session() as session:
+            if session.get(JobRun, ("monthly-report", previous)) is not None:
+                return report
+            self.replies.notify_staff(session, "staff_monthly_report", {"month": previous})
+            # Checked and recorded in one write transaction: two processes cannot both send.
+            session.add(JobRun(job="monthly-report", key=previous, at=self.clock()))
+            report.monthly_reports += 1
+        return report
+
+    # -- reporting obligations ---------------------------------------------------------
+
+    def obligations(self, report: JobReport | None = None) -> JobReport:
+        """Every notice an unreported obligation step owes now, sent once and recorded on
+        the step's row in the same transaction as the queued mail."""
+        report = report or JobReport()
+        now = self.clock()
+        with self.store.session() as session:
+            clocks.settle_final_dues(session, self.config.obligations, self.tz)
+            open_steps = session.scalars(
+                select(Obligation)
+                .where(Obligation.reported_at.is_(None), Obligation.due.is_not(None))
+                .order_by(Obligation.due, Obligation.id)
+            ).all()
+            for row in open_steps:
+                assert row.begins is not None and row.due is not None
+                notice = owed_notice(row.begins, row.due, now, _sent(row))
+                if notice is None:
+                    continue
+                self._obligation_notice(session, row, notice, now)
+                report.obligation_notices += 1
+        return report
+
+    def _obligation_notice(
+        self, session: Session, row: Obligation, notice: Notice, now: dt.datetime
+    ) -> None:
+        escalation = notice == Notice.ESCALATION
+        kind = "staff_obligation_escalation" if escalation else "staff_obligation_reminder"
+        context = {"obligation": row.id, "notice": str(notice)}
+        self.replies.notify_staff(session, kind, context, case=row.case)
+        self.replies.notify_owner(session, kind, context, case=row.case)
+        # An escalation or a late reminder settles the earlier notices too: they would only
+        # arrive after the more urgent one.
+        if notice == Notice.ESCALATION:
+            row.escalated_at = now
+        if notice in (Notice.ESCALATION, Notice.SOON):
+            row.soon_sent_at = row.soon_sent_at or now
+        row.half_sent_at = row.half_sent_at or now
+        self._event(row.case, "obligation-" + str(notice), {"kind": row.kind, "step": row.step})
+
     # -- the digest --------------------------------------------------------------------
 
     def digest(self, report: JobReport | None = None) -> JobReport:
@@ -307,12 +384,24 @@ class Jobs:
                 ],  # type: ignore[operator]
                 "open": [row(c) for c in open_cases],
                 "embargoes": active_embargoes(session, now),
+                "obligations": self._open_obligations(session),
             }
             self.replies.notify_staff(session, "staff_digest", context)
             # Checked and recorded in one write transaction: two processes cannot both send.
             session.add(JobRun(job="digest", key=today.isoformat(), at=now))
             report.digests += 1
         return report
+
+    @staticmethod
+    def _open_obligations(session: Session) -> list[dict[str, str | None]]:
+        """Every reporting step not yet filed, soonest first (waiting ones last)."""
+        rows = session.execute(
+            select(Obligation, Case.ref)
+            .join(Case, Case.id == Obligation.case_id)
+            .where(Obligation.reported_at.is_(None))
+        ).all()
+        rows.sort(key=lambda r: (r[0].due is None, r[0].due or r[0].started_at, r[0].id))
+        return [{"ref": ref, "kind": o.kind, "step": o.step, "due": _iso(o.due)} for o, ref in rows]
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -338,6 +427,15 @@ class Jobs:
 
     def _event(self, case: Case, kind: str, detail: dict[str, object]) -> None:
         case.events.append(CaseEvent(at=self.clock(), kind=kind, detail=detail))
+
+
+def _sent(row: Obligation) -> frozenset[Notice]:
+    sent = {
+        Notice.HALF: row.half_sent_at,
+        Notice.SOON: row.soon_sent_at,
+        Notice.ESCALATION: row.escalated_at,
+    }
+    return frozenset(notice for notice, at in sent.items() if at is not None)
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -98,6 +98,9 @@ KEPT_DETAIL_KEYS = frozenset(
         "cvss",
         "score",
         "until",
+        # issue 17: a reporting obligation's step and start
+        "step",
+        "started",
     }
 )
 # ... except `reason` where it can carry free text from outside (an SMTP reply, a refusal).

@@ -409,6 +409,25 @@ class Replies:
             auto_submitted="auto-generated",
         )
 
+    def notify_owner(
+        self, session: Session, kind: str, context: dict[str, Any], case: Case
+    ) -> OutboxMail | None:
+        """The same notice to the case's owner (`#assign`), when there is one and it is not
+        `staff_notify` itself: a legal deadline must reach the person who holds the case."""
+        owner = case.owner
+        if not owner or owner.lower() == (self.config.cases.staff_notify or "").lower():
+            return None
+        return self._queue(
+            session,
+            case=case,
+            kind=kind,
+            language="en",
+            recipient=owner,
+            context=context,
+            automatic=False,
+            auto_submitted="auto-generated",
+        )
+
     def delivery_failed(self, session: Session, row: OutboxMail, why: str) -> None:
         """Outbox hook: tell staff that a mail could not be delivered (never about staff mail)."""
         if row.kind not in REPORTER_KINDS:

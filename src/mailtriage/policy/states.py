@@ -29,11 +29,13 @@ The table, and why:
 - `#reopen`: `closed` → `triaged`, and only from `closed`. A reopened case has had staff
   attention, so it does not go back to waiting for a first assessment.
 - `#note`, `#severity`, `#assign`, `#credit NAME`, `#credit withdraw`, `#hold`, `#release`,
-  `#lang nl|en`, `#cwe`, `#cve`, `#embargo`, `#attachments`, `#show` do not change the state
-  and are allowed in every state, `closed` included: a
-  closed case still gets notes, its severity and owner may be corrected, the reporter may give
-  or withdraw consent to be credited until the purge (the closing mail invites exactly that),
-  and a legal hold matters most after closing, when the purge clock runs.
+  `#lang nl|en`, `#cwe`, `#cve`, `#embargo`, `#attachments`, `#show`, `#exploited`,
+  `#incident`, `#reported STEP` do not change the state and are allowed in every state,
+  `closed` included: a closed case still gets notes, its severity and owner may be corrected,
+  the reporter may give or withdraw consent to be credited until the purge (the closing mail
+  invites exactly that), a legal hold matters most after closing, when the purge clock runs,
+  and a reporting duty (an exploited vulnerability, an incident) may come to light, or be
+  filed, after the case was closed.
 
 A purged case has no state of its own here: `purged` is a flag on a closed case (its
 `purged_at`), passed as `purged=True`. Its reporter's data is gone, so only
@@ -80,6 +82,9 @@ class Action(StrEnum):
     EMBARGO = "embargo"
     ATTACHMENTS = "attachments"
     SHOW = "show"
+    EXPLOITED = "exploited"
+    INCIDENT = "incident"
+    REPORTED = "reported"
 
 
 # `#status X` names its target state; this is the vocabulary of that command.
@@ -118,6 +123,9 @@ BOOKKEEPING: tuple[Action, ...] = (
     Action.EMBARGO,
     Action.ATTACHMENTS,
     Action.SHOW,
+    Action.EXPLOITED,
+    Action.INCIDENT,
+    Action.REPORTED,
 )
 
 # CWE and CVE describe the finding, not the finder: a CVE id is often assigned after

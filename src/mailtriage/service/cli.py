@@ -29,15 +29,19 @@ from mailtriage.config import (
     require_staff_authentication,
     staff_unauthenticated,
 )
+from mailtriage.desk.obligations import of_case
 from mailtriage.mailbox.base import MailboxError
 from mailtriage.mailbox.oauth2 import TokenError, TokenSource, load_certificate
 from mailtriage.outgoing.casefiles import export_case
+from mailtriage.outgoing.charts import first_assessment_chart, outcomes_chart
 from mailtriage.outgoing.render import Renderer, RenderError
 from mailtriage.outgoing.transport.base import DeliveryError
 from mailtriage.policy.cases import State
+from mailtriage.policy.metrics import MonthFigures, write_csv
 from mailtriage.policy.workdays import first_response_due
 from mailtriage.service.daemon import Daemon
 from mailtriage.service.oauth2_wiring import mail_token_source
+from mailtriage.service.reportpage import COLUMNS, cell, render_page
 from mailtriage.service.status import status_lines, status_object
 from mailtriage.service.systemd import Notifier, configure_logging
 from mailtriage.service.views import (
@@ -49,10 +53,12 @@ from mailtriage.service.views import (
     iso,
     message_counts,
     message_summary,
+    obligation_object,
     printable,
 )
 from mailtriage.service.wiring import build, desk_key, open_mailbox, open_store, open_transport
 from mailtriage.store.db import StoreUnavailable
+from mailtriage.store.figures import report_months
 from mailtriage.store.models import Case, MessageStatus, StoredMessage
 
 log = logging.getLogger("mailtriage")
@@ -125,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("id", nargs="?", type=int)
     which.add_argument("--all", action="store_true")
 
+    report = sub.add_parser("report", help="desk metrics per month of receipt, in working days")
+    report.add_argument("--from", dest="from_date", type=_date, help="first day (YYYY-MM-DD)")
+    report.add_argument("--to", dest="to_date", type=_date, help="last day (YYYY-MM-DD)")
+    form = report.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true")
+    form.add_argument("--csv", action="store_true")
+    report.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+
     db = sub.add_parser("db", help="store administration")
     dbsub = db.add_subparsers(dest="db_command", required=True, metavar="upgrade")
     dbsub.add_parser("upgrade", help="apply schema migrations")
@@ -164,7 +178,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
 # it: none of them reads mail, so none of them can be steered by a forged staff From. Every
 # other command (including any added later) is refused: fail closed.
 READ_ONLY_COMMANDS = frozenset(
-    {"cases", "case", "credits", "deadline", "security-txt", "pgp-key", "status"}
+    {"cases", "case", "credits", "deadline", "security-txt", "pgp-key", "status", "report"}
 )
 
 
@@ -269,6 +283,7 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
             return _export(config, session, case, Path(args.export))
         counts = message_counts(session, [case.id])
         obj = case_object(case, counts.get(case.id, 0), tz)
+        obj["obligations"] = [obligation_object(o, tz) for o in of_case(session, case.id)]
         obj["timeline"] = [event_object(e, tz) for e in case.events]
         obj["message_list"] = [message_summary(m, tz) for m in case.messages]
         if args.json:
@@ -304,6 +319,15 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
             shown = printable(str(value), 200) if value is not None else "-"
             print(f"{key + ':':20} {shown}")
         print(f"{'duplicates:':20} {', '.join(obj['duplicates']) or '-'}")
+        if obj["obligations"]:
+            print("obligations:")
+        for step in obj["obligations"]:
+            when = (
+                f"reported {step['reported_at']}"
+                if step["reported_at"]
+                else (f"due {step['due']}" if step["due"] else "starts at resolved")
+            )
+            print(f"  {step['kind']:10} {step['step']:14} {when}")
         print("timeline:")
         for event in obj["timeline"]:
             detail = ", ".join(f"{k}={printable(str(v), 60)}" for k, v in event["detail"].items())
@@ -517,6 +541,69 @@ def cmd_pgp_key(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     return EXIT_OK
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def cmd_report(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    now = clock()
+    store = open_store(config)
+    with store.session() as session:
+        months = report_months(session, config.deadlines, now, args.from_date, args.to_date)
+    if args.html:
+        promise = config.deadlines.first_response_workdays
+        write_report_page(Path(args.html), months, promise, now.astimezone(config.deadlines.tz))
+    if args.json:
+        _print_json(
+            {
+                "first_response_workdays": config.deadlines.first_response_workdays,
+                "months": [m.as_dict() for m in months],
+            }
+        )
+    elif args.csv:
+        write_csv(sys.stdout, months)
+    else:
+        rows = [
+            tuple(cell(key, m.as_dict()[key]).replace("–", "-") for key, _ in COLUMNS)
+            for m in months
+        ]
+        print(format_table(REPORT_HEADER, rows, "no months"))
+        print(REPORT_LEGEND)
+    return EXIT_OK
+
+
+# The terminal table's short column names, in `reportpage.COLUMNS` order, and what they mean.
+REPORT_HEADER = (
+    "MONTH", "REPORTS", "REDIR", "AUTO", "ACK_MED", "ACK_P90", "FA_MED", "FA_P90",
+    "IN_PROMISE", "CLOSE_MED", "CLOSE_P90", "OPEN", "OVERDUE",
+)  # fmt: skip
+assert len(REPORT_HEADER) == len(COLUMNS)
+REPORT_LEGEND = (
+    "ACK: minutes to acknowledgement; FA: working days to first assessment; CLOSE: working "
+    "days to close;\nMED: median; P90: 90th percentile (nearest rank); IN_PROMISE: first "
+    "assessments within the promise."
+)
+
+
+def write_report_page(
+    path: Path, months: list[MonthFigures], promise: int, now: dt.datetime
+) -> None:
+    page = render_page(
+        months,
+        outcomes_chart(months),
+        first_assessment_chart(months, promise),
+        promise,
+        now,
+    )
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
+
+
 def cmd_db(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     open_store(config)
     print("store schema is up to date")
@@ -542,6 +629,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace, Clock], int]] = {
     "credits": cmd_credits,
     "security-txt": cmd_security_txt,
     "pgp-key": cmd_pgp_key,
+    "report": cmd_report,
 }
 
 

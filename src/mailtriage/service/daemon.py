@@ -41,6 +41,9 @@ SCHEDULE: tuple[tuple[str, int], ...] = (
     ("reminders", 300),
     ("progress-updates", 900),
     ("digest", 600),
+    # Reporting clocks run in hours, nights included: a 2-hour reminder must not come late.
+    ("obligations", 120),
+    ("monthly-report", 600),
     ("purge", 3600),
     ("certificate", 3600),
 )
@@ -70,6 +73,8 @@ class Daemon:
             "reminders": app.jobs.first_response_reminders,
             "progress-updates": app.jobs.progress_updates,
             "digest": app.jobs.digest,
+            "obligations": app.jobs.obligations,
+            "monthly-report": app.jobs.monthly_report,
             "purge": app.purger.run,
             "certificate": app.jobs.certificate_expiry,
         }

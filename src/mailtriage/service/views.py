@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailtriage.store.models import Case, CaseEvent, StoredMessage
+from mailtriage.store.models import Case, CaseEvent, Obligation, StoredMessage
 
 
 def iso(value: dt.datetime | None, tz: dt.tzinfo | None = None) -> str | None:
@@ -77,6 +77,16 @@ def finding_object(case: Case, tz: dt.tzinfo) -> dict[str, Any]:
         "cwe": case.cwe,
         "cve": case.cve,
         "embargo_until": iso(case.embargo_until, tz),
+    }
+
+
+def obligation_object(row: Obligation, tz: dt.tzinfo) -> dict[str, Any]:
+    """One step of a reporting clock, as the contract names it."""
+    return {
+        "kind": row.kind,
+        "step": row.step,
+        "due": iso(row.due, tz),
+        "reported_at": iso(row.reported_at, tz),
     }
 
 

@@ -282,3 +282,31 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(String(40), primary_key=True)
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     at: Mapped[utc]
+
+
+class Obligation(Base):
+    """One step of a reporting clock (`#exploited`, `#incident`) on a case.
+
+    Facts about the handling only (kind, step, times), never about the reporter: the purge
+    leaves these rows as they are, because the duty to report outlives the reporter's data.
+    `begins` and `due` are empty for an exploited vulnerability's final report until the case
+    reaches `resolved`. Each notice to staff is recorded here when it is queued, so none is
+    sent twice.
+    """
+
+    __tablename__ = "obligations"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "step"),)
+
+    id: Mapped[intpk]
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[utc]  # the arrival of the staff mail that started the clock
+    begins: Mapped[utc_or_none]
+    due: Mapped[utc_or_none]
+    reported_at: Mapped[utc_or_none]
+    half_sent_at: Mapped[utc_or_none]
+    soon_sent_at: Mapped[utc_or_none]
+    escalated_at: Mapped[utc_or_none]
+
+    case: Mapped[Case] = relationship()

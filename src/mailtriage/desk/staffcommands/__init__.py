@@ -24,10 +24,13 @@ from mailtriage.desk.staffcommands.cve import Cve
 from mailtriage.desk.staffcommands.cwe import Cwe
 from mailtriage.desk.staffcommands.duplicate import Duplicate
 from mailtriage.desk.staffcommands.embargo import Embargo
+from mailtriage.desk.staffcommands.exploited import Exploited
 from mailtriage.desk.staffcommands.hold import Hold, Release
+from mailtriage.desk.staffcommands.incident import Incident
 from mailtriage.desk.staffcommands.lang import Lang
 from mailtriage.desk.staffcommands.note import Note
 from mailtriage.desk.staffcommands.reopen import Reopen
+from mailtriage.desk.staffcommands.reported import Reported
 from mailtriage.desk.staffcommands.severity import Severity
 from mailtriage.desk.staffcommands.show import Show
 from mailtriage.desk.staffcommands.status import Status
@@ -60,6 +63,9 @@ COMMANDS: tuple[type[StaffCommand], ...] = (
     Embargo,
     Attachments,
     Show,
+    Exploited,
+    Incident,
+    Reported,
 )
 
 

@@ -34,12 +34,24 @@ class EmbargoLine:
 
 
 @dataclass(frozen=True)
+class ObligationLine:
+    """A reporting step (`#exploited`, `#incident`) not yet filed."""
+
+    ref: str
+    kind: str
+    step: str
+    due: dt.datetime | None  # None: an exploited final report waiting for `resolved`
+    late: bool
+
+
+@dataclass(frozen=True)
 class DigestPayload(Payload):
     today: dt.date
     overdue: tuple[DigestLine, ...]
     due_soon: tuple[DigestLine, ...]
     open: tuple[DigestLine, ...]
     embargoes: tuple[EmbargoLine, ...] = ()  # every embargo not yet over, soonest first
+    obligations: tuple[ObligationLine, ...] = ()
 
 
 class StaffDigest(MailKind[DigestPayload]):
@@ -77,6 +89,16 @@ class StaffDigest(MailKind[DigestPayload]):
             embargoes=tuple(
                 EmbargoLine(e["ref"], source.local(e["until"]), e["state"])
                 for e in saved.get("embargoes", [])
+            ),
+            obligations=tuple(
+                ObligationLine(
+                    ref=o["ref"],
+                    kind=o["kind"],
+                    step=o["step"],
+                    due=when(o["due"]),
+                    late=bool(o["due"]) and source.local(o["due"]) < source.now,
+                )
+                for o in saved.get("obligations", [])
             ),
         )
 
