@@ -10,6 +10,7 @@ moves, and reads what staff_notify and the case's owner received and what `case 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,12 @@ def test_an_incident_on_friday_evening_escalates_on_saturday_evening_until_repor
     )
     assert duty_mail(escalated, STAFF_NOTIFY) == [overdue]
     assert duty_mail(escalated, LEAD) == [overdue]
+    code, out = desk.cli("status", "--json")
+    assert code == 0
+    unfiled = {(s["ref"], s["step"]): s["late"] for s in json.loads(out)["obligations"]}
+    assert unfiled[(late, "early-warning")] is True, "status shows the overdue step"
+    assert (filed, "early-warning") not in unfiled, "a filed step is no longer listed"
+    assert unfiled[(filed, "notification")] is False
     assert not duty_mail(at(desk, local(2026, 11, 28, 23, 0)), STAFF_NOTIFY)  # once
 
     # The filed case's other steps keep running: its notification's half time still comes.

@@ -384,24 +384,13 @@ class Jobs:
                 ],  # type: ignore[operator]
                 "open": [row(c) for c in open_cases],
                 "embargoes": active_embargoes(session, now),
-                "obligations": self._open_obligations(session),
+                "obligations": clocks.open_steps(session),
             }
             self.replies.notify_staff(session, "staff_digest", context)
             # Checked and recorded in one write transaction: two processes cannot both send.
             session.add(JobRun(job="digest", key=today.isoformat(), at=now))
             report.digests += 1
         return report
-
-    @staticmethod
-    def _open_obligations(session: Session) -> list[dict[str, str | None]]:
-        """Every reporting step not yet filed, soonest first (waiting ones last)."""
-        rows = session.execute(
-            select(Obligation, Case.ref)
-            .join(Case, Case.id == Obligation.case_id)
-            .where(Obligation.reported_at.is_(None))
-        ).all()
-        rows.sort(key=lambda r: (r[0].due is None, r[0].due or r[0].started_at, r[0].id))
-        return [{"ref": ref, "kind": o.kind, "step": o.step, "due": _iso(o.due)} for o, ref in rows]
 
     # -- helpers -----------------------------------------------------------------------
 

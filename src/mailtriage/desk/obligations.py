@@ -116,3 +116,23 @@ def settle_final_dues(
         )
         settled.append(row)
     return settled
+
+
+def open_steps(session: Session) -> list[dict[str, str | None]]:
+    """Every reporting step not yet filed, soonest first (steps still waiting for `resolved`
+    last): for the digest and `mailtriage status`."""
+    rows = session.execute(
+        select(Obligation, Case.ref)
+        .join(Case, Case.id == Obligation.case_id)
+        .where(Obligation.reported_at.is_(None))
+    ).all()
+    rows.sort(key=lambda r: (r[0].due is None, r[0].due or r[0].started_at, r[0].id))
+    return [
+        {
+            "ref": ref,
+            "kind": o.kind,
+            "step": o.step,
+            "due": o.due.isoformat() if o.due is not None else None,
+        }
+        for o, ref in rows
+    ]

@@ -2,7 +2,8 @@
 
 It runs next to the daemon, as another process, so it can only show what the daemon leaves
 in the store: the outbox, the quarantine, the open and overdue cases, and (with OAuth2) when
-the daemon's access token runs out and when a configured client certificate expires. The
+the daemon's access token runs out and when a configured client certificate expires, and
+the reporting steps (`#exploited`, `#incident`) not yet filed. The
 token itself never leaves the daemon's memory. (Issue 15 adds the cluster's node and lease.)
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from mailtriage.clock import Clock
 from mailtriage.config import Config, ConfigError
+from mailtriage.desk import obligations
 from mailtriage.mailbox.oauth2 import load_certificate
 from mailtriage.policy.cases import State
 from mailtriage.service.oauth2_wiring import recorded_token, uses_oauth2
@@ -43,6 +45,7 @@ def status_object(config: Config, store: Store, clock: Clock) -> dict[str, Any]:
                 Case.first_response_due < now,
             )
         )
+        steps = obligations.open_steps(session)
     return {
         "outbox": {
             "pending": int(outbox.get(OutboxStatus.PENDING, 0)),
@@ -50,6 +53,13 @@ def status_object(config: Config, store: Store, clock: Clock) -> dict[str, Any]:
         },
         "quarantine": int(quarantined or 0),
         "cases": {"open": int(open_cases or 0), "overdue": int(overdue or 0)},
+        "obligations": [
+            {
+                **step,
+                "late": step["due"] is not None and dt.datetime.fromisoformat(step["due"]) <= now,
+            }
+            for step in steps
+        ],
         "oauth2": oauth2_status(config, store, now),
     }
 
@@ -81,6 +91,15 @@ def status_lines(status: dict[str, Any], tz: dt.tzinfo) -> list[str]:
         f"quarantine: {status['quarantine']}",
         f"cases: {status['cases']['open']} open, {status['cases']['overdue']} overdue",
     ]
+    for step in status["obligations"]:
+        due = step["due"]
+        when = (
+            "starts when the case is resolved"
+            if due is None
+            else ("LATE, was due " if step["late"] else "due ")
+            + dt.datetime.fromisoformat(due).astimezone(tz).isoformat(timespec="minutes")
+        )
+        lines.append(f"obligation: {step['ref']} {step['kind']} {step['step']}, {when}")
     oauth = status["oauth2"]
     if oauth is not None:
         expires = oauth["token_expires_at"]
