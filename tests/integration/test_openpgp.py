@@ -524,3 +524,45 @@ def test_a_desk_key_with_a_passphrase_works_with_its_passphrase_file_only(
     for passphrase in (wrong, None):
         with pytest.raises(PgpError, match=r"pgp\.key_file"):
             DeskKeyMaterial.from_files(key_file, passphrase)
+
+
+def test_the_files_of_an_encrypted_report_reach_staff_decrypted_in_the_attachments_zip(
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer, people: People
+) -> None:
+    """`#attachments` and `case --export` take an encrypted report's files from inside the
+    encryption: the analyst gets the proof of concept, not cipher text."""
+    desk = make_desk(tmp_path, dovecot, smtp, people)
+    poc = b"#!/usr/bin/env python3\nprint('IDOR: meter 4711 of another customer')\n"
+    rik = people.rik
+    desk.deliver(
+        thunderbird(
+            rik, TEAM_ADDRESS, "IDOR in the meter API", RIK_REPORT, files=(("poc_idor.py", poc),)
+        )
+    )
+    desk.run_once()
+    ref = desk.case_of(rik.address)["ref"]
+    desk.deliver(staff_mail(ref, "#attachments\n"))
+    desk.run_once()
+
+    archives = [
+        part.get_payload(decode=True)
+        for mail in desk.sent_to("marieke.bos@example.nl")
+        for part in mail.message.walk()
+        if part.get_content_type() == "application/zip"
+    ]
+    assert len(archives) == 1, "one ZIP, to the analyst who asked"
+    archive = tmp_path / "case.zip"
+    archive.write_bytes(archives[0])
+    unpacked = tmp_path / "unpacked"
+    done = subprocess.run(
+        ["7z", "x", "-pinfected", f"-o{unpacked}", "-y", str(archive)],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (unpacked / "poc_idor.py").read_bytes() == poc
+    assert not any(b"BEGIN PGP MESSAGE" in f.read_bytes() for f in unpacked.iterdir())
+
+    code, _ = desk.cli("case", ref, "--export", str(tmp_path / "export"))
+    assert code == 0
+    assert (tmp_path / "export" / "poc_idor.py").read_bytes() == poc

@@ -160,13 +160,19 @@ def thunderbird(
     sign: bool = True,
     attach_key: bool = False,
     autocrypt: bool = True,
+    files: tuple[tuple[str, bytes], ...] = (),
 ) -> bytes:
-    """PGP/MIME with protected headers; the sender's key inside when `attach_key`."""
+    """PGP/MIME with protected headers; the sender's key inside when `attach_key`, and
+    `files` (name, bytes) attached inside the encryption."""
     inner = MIMEMultipart("mixed", protected_headers="v1")
     inner["Subject"] = subject
     inner["From"] = sender.person
     inner["To"] = to
     inner.attach(MIMEText(body, "plain", "utf-8"))
+    for name, data in files:
+        attached = MIMEApplication(data, "octet-stream")
+        attached.add_header("Content-Disposition", "attachment", filename=name)
+        inner.attach(attached)
     if attach_key:
         key = MIMEApplication(sender.public_key(), "pgp-keys", _encoder=_noop)
         key.add_header(

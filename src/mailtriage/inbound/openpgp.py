@@ -12,6 +12,7 @@ each message, because decryption of what an attacker sent runs there, under its 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -279,3 +280,16 @@ def _first_line(exc: BaseException) -> str:
     """The library's message without the backtrace it appends when RUST_BACKTRACE is set."""
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]
+
+
+@functools.cache
+def desk_key_material(
+    key_file: Path | None, passphrase_file: Path | None
+) -> DeskKeyMaterial | None:
+    """The desk's key from `[pgp]`, loaded once per process (None without `key_file`), for
+    the places that read reporters' mail again after intake: the attachments ZIP, the case
+    export. Raises PgpError for a key that cannot be loaded (the daemon refused to start on
+    it already)."""
+    if key_file is None:
+        return None
+    return DeskKeyMaterial.from_files(key_file, passphrase_file)

@@ -383,3 +383,16 @@ def parse_incoming(raw: bytes, pgp: PgpInput | None = None) -> InboundMail:
         return parse_message(raw)
     to_parse, facts = unwrapped
     return dataclasses.replace(parse_message(to_parse), pgp=facts)
+
+
+def readable(raw: bytes, desk: DeskKeyMaterial | None) -> bytes:
+    """The message as its reader sees it, for taking its attachments: the decrypted message
+    of an encrypted mail (empty when it cannot be decrypted: cipher text is no attachment),
+    else `raw` itself."""
+    try:
+        unwrapped = unwrap(raw, desk)
+    except Exception:  # the parse worker read this mail already; here it is only a bonus
+        return raw
+    if unwrapped is None or not unwrapped[1].encrypted:
+        return raw
+    return unwrapped[0] if unwrapped[1].decrypted else b""

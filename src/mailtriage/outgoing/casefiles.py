@@ -24,6 +24,8 @@ import pyzipper
 from sqlalchemy.orm import Session
 
 from mailtriage.inbound.mime.files import attached_files
+from mailtriage.inbound.openpgp import DeskKeyMaterial
+from mailtriage.inbound.pgpinbound import readable
 from mailtriage.outgoing.masking import mask_personal
 from mailtriage.store.models import Case, StoredMessage
 from mailtriage.store.rawstore import read_raw
@@ -56,13 +58,18 @@ def reporter_messages(case: Case, staff: frozenset[str]) -> list[StoredMessage]:
     return [m for m in case.messages if (m.from_address or "").lower() not in staff]
 
 
-def case_files(session: Session, case: Case, staff: frozenset[str]) -> list[CaseFile]:
+def case_files(
+    session: Session, case: Case, staff: frozenset[str], desk: DeskKeyMaterial | None
+) -> list[CaseFile]:
     """Every attachment of the reporter's mails on `case`, in the order they arrived, with
-    names made unique ("poc (2).py") and never `report.txt`."""
+    names made unique ("poc (2).py") and never `report.txt`. An encrypted report's files are
+    taken from inside the encryption (`desk` is the desk's key)."""
     files: list[CaseFile] = []
     taken = {REPORT_NAME}
     for message in reporter_messages(case, staff):
         raw = read_raw(session, message.id)
+        if raw:
+            raw = readable(raw, desk)
         if not raw:
             continue
         for name, ctype, data in attached_files(raw, max_files=NO_LIMIT, max_total=NO_LIMIT):
@@ -108,12 +115,18 @@ def encrypted_zip(members: list[tuple[str, bytes]], password: str) -> bytes:
     return buffer.getvalue()
 
 
-def export_case(session: Session, case: Case, staff: frozenset[str], folder: Path) -> list[Path]:
+def export_case(
+    session: Session,
+    case: Case,
+    staff: frozenset[str],
+    folder: Path,
+    desk: DeskKeyMaterial | None = None,
+) -> list[Path]:
     """Write the case's files, `report.txt` and every message's text (masked) into `folder`,
     which must not exist yet; readable by its owner only. The paths written."""
     folder.mkdir(mode=0o700, parents=False, exist_ok=False)
     written = [_write(folder / REPORT_NAME, masked_report(case, staff).encode("utf-8"))]
-    for item in case_files(session, case, staff):
+    for item in case_files(session, case, staff, desk):
         written.append(_write(folder / _safe(item.name), item.data))
     messages = folder / "messages"
     messages.mkdir(mode=0o700)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from mailtriage.config import Config
 from mailtriage.inbound.mime.files import attached_files
 from mailtriage.inbound.openpgp import DeskKeyMaterial, PgpError, load_cert
-from mailtriage.inbound.pgpinbound import unwrap
+from mailtriage.inbound.pgpinbound import readable
 from mailtriage.outgoing.compose import OutgoingFile, compose
 from mailtriage.outgoing.mailkinds import KINDS, KindRegistry, LetterError, Source, UnknownKind
 from mailtriage.outgoing.pgpoutbound import protect
@@ -95,10 +95,5 @@ class Letters:
         raw = read_raw(session, staff_message) if isinstance(staff_message, int) else None
         if not raw:
             return []
-        try:
-            unwrapped = unwrap(raw, self.pgp_desk)
-        except Exception:  # the parse worker read this mail; here it is only a bonus
-            unwrapped = None
-        if unwrapped is not None and unwrapped[1].encrypted:
-            raw = unwrapped[0] if unwrapped[1].decrypted else b""
+        raw = readable(raw, self.pgp_desk)
         return [OutgoingFile(name, ctype, data) for name, ctype, data in attached_files(raw)]

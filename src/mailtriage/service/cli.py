@@ -342,7 +342,7 @@ def _export(config: Config, session: Session, case: Case, folder: Path) -> int:
         raise CommandError(f"case {case.ref} has been purged: nothing is left to export")
     staff = frozenset(a.lower() for a in config.cases.staff)
     try:
-        written = export_case(session, case, staff, folder)
+        written = export_case(session, case, staff, folder, desk_key(config))
     except FileExistsError:
         raise CommandError(f"{folder} exists already; give a new folder") from None
     except OSError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from mailtriage.desk.staffcommands.base import StaffCommand, StepContext
+from mailtriage.inbound.openpgp import desk_key_material
 from mailtriage.outgoing.casefiles import case_files, split
 from mailtriage.policy.states import Action
 
@@ -28,7 +29,8 @@ class Attachments(StaffCommand):
         if sender not in staff:
             # Authenticated staff mail always comes from `cases.staff`; fail closed anyway.
             return "#attachments: not sent: your address is not in cases.staff"
-        files = case_files(context.session, context.case, staff)
+        desk = desk_key_material(config.pgp.key_file, config.pgp.passphrase_file)
+        files = case_files(context.session, context.case, staff, desk)
         parts = split([len(f.data) for f in files], config.cases.attachment_mail_max_bytes)
         for number, indices in enumerate(parts, start=1):
             context.replies.to_staff_member(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mailtriage.inbound.openpgp import desk_key_material
 from mailtriage.outgoing.casefiles import (
     REPORT_NAME,
     CaseFile,
@@ -88,7 +89,10 @@ class StaffAttachments(MailKind[AttachmentsPayload]):
 def _selected(source: Source) -> list[CaseFile]:
     case = source.case()
     staff = frozenset(a.lower() for a in source.config.cases.staff)
-    every = case_files(source.session, case, staff)
+    pgp = source.config.pgp
+    every = case_files(
+        source.session, case, staff, desk_key_material(pgp.key_file, pgp.passphrase_file)
+    )
     wanted = source.saved.get("files")
     if wanted is None:
         return every
