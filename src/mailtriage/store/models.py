@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -221,6 +222,7 @@ class OutboxMail(Base):
     """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
 
     id: Mapped[intpk]
     case_id: Mapped[int | None] = mapped_column(
@@ -244,6 +246,9 @@ class OutboxMail(Base):
     next_attempt_at: Mapped[utc]
     sent_at: Mapped[utc_or_none]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Who holds the claim while the row is `sending` (`claims.ClaimOwner.token`): a claim of
+    # a process known to be gone is free at once, any other waits for `next_attempt_at`.
+    claimed_by: Mapped[str | None] = mapped_column(String(300))
 
     case: Mapped[Case | None] = relationship()
 
