@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from mailtriage.message import InboundMail, ParseError, parse_message
+from mailtriage.orphanguard import exit_when_gone
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,9 @@ class WorkerDied(Exception):
 Parsed = dict[int, InboundMail | ParseError | WorkerDied]
 
 
-def _serve(connection: Connection) -> None:
+def _serve(connection: Connection, desk_pid: int) -> None:
     """The worker's loop: (id, raw) in, (id, InboundMail or ParseError) out, until EOF."""
+    exit_when_gone(desk_pid)  # a killed desk leaves no worker parsing on (see orphanguard)
     while True:
         try:
             item = connection.recv()
@@ -71,7 +74,7 @@ class _Worker:
         context.set_forkserver_preload(["mailtriage.message"])
         ours, theirs = context.Pipe()
         self.process: BaseProcess = context.Process(
-            target=_serve, args=(theirs,), name="mailtriage-parse", daemon=True
+            target=_serve, args=(theirs, os.getpid()), name="mailtriage-parse", daemon=True
         )
         self.process.start()
         theirs.close()
