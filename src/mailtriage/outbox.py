@@ -15,11 +15,12 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mailtriage.claims import ClaimOwner
 from mailtriage.clock import Clock
@@ -180,24 +181,65 @@ class OutboxSender:
         only when the connection fails: every further row would fail the same way."""
         report = DeliveryReport()
         owner = ClaimOwner.current().token
-        after = 0  # rows are taken in id order; each is tried once per call
         transport: Transport | None = None
+        # The next batch is read, composed and claimed on a helper thread while this one is
+        # sent: composing is CPU, sending mostly waits for the server.
+        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailtriage-compose")
+        upcoming: Future[tuple[list[_Claimed] | None, int]] | None = None
+        side = DeliveryReport()  # what the helper thread recorded (composing failures)
         try:
-            while limit is None or _handled(report) < limit:
-                batch = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - _handled(report))
-                claimed, after = self._claim_batch(owner, after, batch, report)
-                if claimed is None:
-                    break  # nothing more is due
-                if not claimed:
-                    continue  # another sender had them, or none could be composed
-                if transport is None:
-                    transport = self.transport_factory()
-                if not self._send_batch(transport, owner, claimed, report):
+            claimed, after = self._claim_batch(owner, 0, self._batch(limit, report), report)
+            while claimed is not None:
+                failed_before = report.failed
+                if limit is None or _handled(report) + len(claimed) < limit:
+                    upcoming = ahead.submit(
+                        self._claim_batch,
+                        owner,
+                        after,
+                        self._batch(limit, report, len(claimed)),
+                        side,
+                    )
+                if claimed:
+                    if transport is None:
+                        transport = self.transport_factory()
+                    if not self._send_batch(transport, owner, claimed, report):
+                        break  # the connection failed: the rest waits for a later call
+                if upcoming is None:
                     break
+                next_batch, upcoming = upcoming, None
+                claimed, after = next_batch.result()
+                if claimed is None and report.failed > failed_before:
+                    # A failure may have queued a notice to staff after the helper looked:
+                    # it is due at once and goes out in this call.
+                    claimed, after = self._claim_batch(
+                        owner, after, self._batch(limit, report), report
+                    )
         finally:
+            if upcoming is not None:
+                self._release_ahead(upcoming, report)
+            ahead.shutdown(wait=True)
             if transport is not None:
                 transport.close()
+        report.failed += side.failed
         return report
+
+    def _release_ahead(
+        self, upcoming: Future[tuple[list[_Claimed] | None, int]], report: DeliveryReport
+    ) -> None:
+        """Rows claimed ahead but not to be sent in this call: free again at once. (Should
+        that fail too, their claims name this process, and its successor takes them.)"""
+        try:
+            prefetched, _ = upcoming.result()
+            if prefetched:
+                self._record([], [], report, release=prefetched)
+        except Exception:
+            log.exception("could not release the rows claimed ahead")
+
+    @staticmethod
+    def _batch(limit: int | None, report: DeliveryReport, in_hand: int = 0) -> int:
+        if limit is None:
+            return CLAIM_BATCH
+        return max(0, min(CLAIM_BATCH, limit - _handled(report) - in_hand))
 
     # -- claiming --------------------------------------------------------------------
 
@@ -239,8 +281,11 @@ class OutboxSender:
         now = self.clock()
         with self.store.reading() as session:
             gone = self._gone_owners(session, now, owner)
+            if batch <= 0:
+                return None, after
             rows = session.scalars(
                 select(OutboxMail)
+                .options(selectinload(OutboxMail.case))
                 .where(OutboxMail.id > after, self._due(now, gone))
                 .order_by(OutboxMail.id)
                 .limit(batch)
