@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from mailtriage.casework import CaseDesk
 from mailtriage.clock import Clock, system_clock
 from mailtriage.config import Config
+from mailtriage.deliverypump import DeliveryPump
 from mailtriage.jobs import JobReport, Jobs
 from mailtriage.letters import Letters
 from mailtriage.mailbox.base import Mailbox, MailboxError
@@ -78,7 +79,9 @@ class App:
         3. the jobs that are due (reminders, progress updates, the digest), after intake so
            they see the replies that just came in;
         4. deliver the outbox, after everything that queues mail, so one pass sends it all
-           (a reporter has the acknowledgement as soon as the pass ends);
+           (a reporter has the acknowledgement as soon as the pass ends); during steps 1
+           and 2 a `DeliveryPump` already sends what intake queued, so a burst of reports is
+           answered while it is read;
         5. purge, last and only when the mailbox answered: the purge also clears the
            mailbox's folders, and nothing queued in this pass is purged unsent.
 
@@ -90,14 +93,19 @@ class App:
         Steps 3 to 5 run even when the mailbox cannot be reached, so reminders and replies
         already decided on still go out; the MailboxError is raised afterwards.
         """
-        report = self.intake.process_pending()
         mailbox_error: MailboxError | None = None
-        try:
-            report.merge_fetch(self._ingest(mailbox, should_stop))
-        except MailboxError as exc:
-            mailbox_error = exc
+        # Acknowledgements leave while intake works (see deliverypump).
+        with DeliveryPump(self.sender) as pump:
+            report = self.intake.process_pending()
+            try:
+                report.merge_fetch(self._ingest(mailbox, should_stop))
+            except MailboxError as exc:
+                mailbox_error = exc
         jobs = self.jobs.run_all() if with_jobs else None
         delivery = self.sender.deliver_due()
+        delivery.sent += pump.report.sent
+        delivery.deferred += pump.report.deferred
+        delivery.failed += pump.report.failed
         if with_jobs and mailbox_error is None:
             self.purger.run()
         done = PassReport(report, jobs, delivery)
