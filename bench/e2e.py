@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from ingest import append_all, corpus  # noqa: E402
-
 from tests.support.config import write_config  # noqa: E402
 from tests.support.dovecot import Dovecot, free_port  # noqa: E402
 

@@ -29,6 +29,7 @@ from mailtriage.config import (
     staff_unauthenticated,
 )
 from mailtriage.daemon import Daemon
+from mailtriage.listing import cases_with_counts, write_cases_json, write_cases_table
 from mailtriage.mailbox.base import MailboxError
 from mailtriage.render import Renderer, RenderError
 from mailtriage.store.db import StoreUnavailable
@@ -38,7 +39,6 @@ from mailtriage.transport.base import DeliveryError
 from mailtriage.transport.smtp import SmtpTransport
 from mailtriage.views import (
     case_object,
-    cases_table,
     event_object,
     format_table,
     iso,
@@ -217,7 +217,8 @@ def _read_input(file: str | None) -> bytes:
 def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     tz = config.deadlines.tz
     store = open_store(config)
-    with store.session() as session:
+    # Streamed (see listing.py): flat memory at any number of cases.
+    with store.reading() as session:
         query = select(Case).order_by(Case.received_at, Case.id)
         if args.state:
             query = query.where(Case.state == args.state)
@@ -228,12 +229,10 @@ def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
                 Case.first_response_at.is_(None),
                 Case.first_response_due < now,
             )
-        cases = list(session.scalars(query))
-        counts = message_counts(session, [c.id for c in cases])
         if args.json:
-            _print_json([case_object(c, counts.get(c.id, 0), tz) for c in cases])
+            write_cases_json(session, query, tz, sys.stdout)
         else:
-            print(cases_table(cases, counts, tz))
+            write_cases_table(lambda: cases_with_counts(session, query), tz, sys.stdout)
     return EXIT_OK
 
 

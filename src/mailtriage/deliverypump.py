@@ -52,5 +52,8 @@ class DeliveryPump:
             self.report.sent += done.sent
             self.report.deferred += done.deferred
             self.report.failed += done.failed
+            if done.interrupted:
+                self.report.interrupted = True  # the server is away: not again in this pass
+                return
             if not (done.sent or done.deferred or done.failed):
                 self._stop.wait(IDLE_WAIT_SECONDS)

@@ -61,6 +61,9 @@ class DeliveryReport:
     sent: int = 0
     deferred: int = 0
     failed: int = 0
+    # The connection failed (connect, login, 421, a dropped line): the rest of the due mail
+    # waits for the next pass rather than failing against the same server again.
+    interrupted: bool = False
 
 
 def queue_mail(
@@ -203,7 +206,8 @@ class OutboxSender:
                     if transport is None:
                         transport = self.transport_factory()
                     if not self._send_batch(transport, owner, claimed, report):
-                        break  # the connection failed: the rest waits for a later call
+                        report.interrupted = True  # the rest waits for a later call
+                        break
                 if upcoming is None:
                     break
                 next_batch, upcoming = upcoming, None

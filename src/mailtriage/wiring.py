@@ -102,7 +102,9 @@ class App:
             except MailboxError as exc:
                 mailbox_error = exc
         jobs = self.jobs.run_all() if with_jobs else None
-        delivery = self.sender.deliver_due()
+        # One failed connection per pass: after it the rest waits for the next pass.
+        delivery = DeliveryReport() if pump.report.interrupted else self.sender.deliver_due()
+        delivery.interrupted |= pump.report.interrupted
         delivery.sent += pump.report.sent
         delivery.deferred += pump.report.deferred
         delivery.failed += pump.report.failed

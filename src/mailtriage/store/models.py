@@ -60,7 +60,12 @@ class MessageStatus:
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("year", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("year", "seq"),
+        # `cases --overdue` and the reminder job; `cases` in order of receipt (migration 0005)
+        Index("ix_cases_first_response", "first_response_at", "first_response_due"),
+        Index("ix_cases_received", "received_at", "id"),
+    )
 
     id: Mapped[intpk]
     ref: Mapped[str] = mapped_column(String(64), unique=True)
