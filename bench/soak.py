@@ -69,7 +69,12 @@ def main() -> int:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            time.sleep(chance.uniform(0.5, 4.0))
+            # A random moment once the daemon is at work (its parse pool is up; on a loaded
+            # machine the interpreter alone can take seconds to start), or of its delivery.
+            deadline = time.monotonic() + 15
+            while not descendants(daemon.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(chance.uniform(0.0, 3.0))
             children = descendants(daemon.pid)
             daemon.send_signal(signal.SIGKILL)
             daemon.wait()

@@ -52,39 +52,53 @@ class ClaimOwner:
 
     def is_gone(self) -> bool:
         """True only when we can tell for sure that this owner no longer runs: it ran on
-        this host and its process has ended. Unknown means alive (the lease decides)."""
+        this host, in this pid namespace, and its process has ended (or its pid now belongs
+        to a process started later). Unknown means alive: the lease decides."""
         here = _owner_of_pid(os.getpid())
         if self.host != here.host or not self.boot or not here.boot:
             return False
         if self.boot != here.boot:
-            return True  # this host rebooted since: every process of that boot is gone
-        if not self.started:
-            return False
-        return _start_time(self.pid) != self.started
+            boot, _, namespace = self.boot.partition("/")
+            here_boot, _, here_namespace = here.boot.partition("/")
+            # Another boot of this host: every process of that boot is gone. Another pid
+            # namespace (a container beside us, sharing the host name): we cannot see it.
+            return boot != here_boot and namespace == here_namespace
+        try:
+            os.kill(self.pid, 0)  # works where /proc hides other users' processes
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass  # exists, another user's
+        state, started = _process(self.pid)
+        if state is None:
+            return False  # hidden from us: cannot tell
+        return state in ("Z", "X") or (bool(self.started) and started != self.started)
 
 
 def _owner_of_pid(pid: int) -> ClaimOwner:
-    return ClaimOwner(socket.gethostname(), _boot_id(), pid, _start_time(pid) or "")
+    return ClaimOwner(socket.gethostname(), _boot_id(), pid, _process(pid)[1] or "")
 
 
 @cache
 def _boot_id() -> str:
+    """This boot of this host and the pid namespace we live in: a pid means something only
+    within both."""
     try:
-        return (_PROC / "sys/kernel/random/boot_id").read_text().strip()
+        boot = (_PROC / "sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink(_PROC / "self/ns/pid")
     except OSError:
         return ""
+    return f"{boot}/{namespace}"
 
 
-def _start_time(pid: int) -> str | None:
-    """Field 22 of /proc/PID/stat, the start time in ticks since boot; None when there is no
-    such process (or no /proc). A zombie still has it: its parent has not reaped it, but it
-    runs no code, so a zombie counts as gone."""
+def _process(pid: int) -> tuple[str | None, str | None]:
+    """The state letter and start time (field 22 of /proc/PID/stat, ticks since boot) of
+    `pid`; (None, None) when there is no such process we can see. A zombie ("Z") runs no
+    code any more, whatever its parent does."""
     try:
         stat = (_PROC / str(pid) / "stat").read_text()
     except OSError:
-        return None
+        return None, None
     # The command name (field 2) is in parentheses and may itself hold spaces or ")".
     fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return fields[19]
+    return fields[0], fields[19]

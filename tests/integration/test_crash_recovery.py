@@ -9,6 +9,8 @@ processes, and after the restart every reporter has exactly one acknowledgement,
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import random
 import signal
 import sqlite3
@@ -20,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from mailtriage.claims import ClaimOwner
 from mailtriage.cli import main
 from tests.support.config import write_config
+from tests.support.desk import Desk
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
 from tests.support.processes import descendants, running
@@ -138,3 +142,47 @@ def test_sigkills_during_a_backlog_then_one_pass_acknowledge_every_reporter_exac
     # one record's worth (outbox.RECORD_EVERY) per kill.
     assert sum(n - 1 for n in doubled.values()) <= 3 * 10, doubled
     assert _count(store, "SELECT count(*) FROM outbox WHERE status != 'sent'") == 0
+
+
+def test_a_dead_local_senders_claims_are_taken_over_at_once_another_hosts_after_the_lease(
+    dovecot: Dovecot, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """The claims a killed sender left: a process of this host that is gone is known to be
+    gone, so its mail goes out in the very next pass; a claim made on another host cannot be
+    checked and waits for its lease (5 minutes) to run out."""
+    desk = Desk(tmp_path, dovecot, smtp)
+    smtp.stop()  # nothing leaves in the first pass: the acknowledgements stay queued
+    desk.deliver(
+        make_mail(sender="Eerste Melder <eerste@example.test>", body="Lek in het portaal."),
+        make_mail(sender="Tweede Melder <tweede@example.test>", body="Lek in de app."),
+    )
+    desk.run_once()
+    smtp.start()
+    dead = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mailtriage.claims import ClaimOwner as O; print(O.current().token)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    me = ClaimOwner.current()
+    remote = ClaimOwner("another-host.example.nl", me.boot, me.pid, me.started).token
+    lease_end = (desk.clock.now + dt.timedelta(minutes=5)).astimezone(dt.UTC)
+    with contextlib.closing(desk.db()) as db, db:
+        # As a sender leaves them when it is killed between claim and send.
+        for address, owner in (("eerste@example.test", dead), ("tweede@example.test", remote)):
+            db.execute(
+                "update outbox set status = 'sending', claimed_by = ?, next_attempt_at = ?"
+                " where recipient = ?",
+                (owner, lease_end.strftime("%Y-%m-%d %H:%M:%S.%f"), address),
+            )
+    desk.run_once()
+    assert len(desk.sent_to("eerste@example.test")) == 1, "the dead process's claim is free"
+    assert desk.sent_to("tweede@example.test") == [], "another host's claim keeps its lease"
+    desk.clock.advance(dt.timedelta(minutes=5, seconds=1))
+    desk.run_once()
+    assert len(desk.sent_to("tweede@example.test")) == 1
+    assert len(desk.sent_to("eerste@example.test")) == 1
