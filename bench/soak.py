@@ -41,9 +41,12 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=300)
     parser.add_argument("--kills", type=int, default=12)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--spread", type=float, default=3.0, help="seconds of the random moment")
+    parser.add_argument("--keep", type=Path, help="keep the store in DIR, to look into it")
     args = parser.parse_args()
     chance = random.Random(args.seed)
-    with Dovecot() as server, SmtpServer() as smtp, tempfile.TemporaryDirectory() as tmp:
+    with Dovecot() as server, SmtpServer() as smtp, tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
         with server.client() as client:
             for i in range(args.reports):
                 client.append(
@@ -74,7 +77,7 @@ def main() -> int:
             deadline = time.monotonic() + 15
             while not descendants(daemon.pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(chance.uniform(0.0, 3.0))
+            time.sleep(chance.uniform(0.0, args.spread))
             children = descendants(daemon.pid)
             daemon.send_signal(signal.SIGKILL)
             daemon.wait()
@@ -104,6 +107,8 @@ def main() -> int:
         f" extra mails)"
     )
     print(f"child processes of killed daemons still running: {len(orphans)}")
+    if missing:
+        print("missing:", ", ".join(sorted(missing)))
     return 0 if not missing and not orphans else 1
 
 

@@ -33,7 +33,8 @@ def cases_with_counts(session: Session, query: Select[tuple[Case]]) -> Iterator[
     )
     rows = session.execute(query.add_columns(messages).execution_options(yield_per=CHUNK))
     # The session's identity map holds clean objects weakly: a case written out is freed.
-    yield from rows.tuples()
+    for row in rows:
+        yield row[0], row[1]
 
 
 def write_json_array(items: Iterable[Any], out: TextIO) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # below the systemd watchdog and what would stop intake.
 PARSE_TIMEOUT_SECONDS = 60.0
 _EXIT_WAIT_SECONDS = 5.0
+WARM_TIMEOUT_SECONDS = 30.0
 
 
 class ParseTimedOut(ParseError):
@@ -119,6 +121,17 @@ class ParsePool:
         self._driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailtriage-parse")
         self._worker: _Worker | None = None
         self._broken = False
+        self._started = threading.Event()  # a worker has run (or none can): see `warm`
+
+    def warm(self, timeout: float = WARM_TIMEOUT_SECONDS) -> None:
+        """Wait until the worker process has started once (the forkserver's start takes a
+        second or more on a busy machine). Intake calls it before it counts attempts, so a
+        daemon killed again and again while starting up does not use up the attempts of
+        the mail it was about to parse: they are for mail that kills the process."""
+        if self._started.is_set() or self._broken:
+            return
+        self._driver.submit(self._running_worker)
+        self._started.wait(timeout)
 
     def submit(self, raws: dict[int, bytes]) -> Future[Parsed] | None:
         """Start parsing `raws` in the worker; None when the pool cannot be used."""
@@ -171,6 +184,7 @@ class ParsePool:
             except (OSError, RuntimeError, ValueError) as exc:
                 log.warning("parse worker unavailable, parsing in-process (%s)", type(exc).__name__)
                 self._broken = True
+            self._started.set()
         return self._worker
 
     def _discard_worker(self, kill: bool) -> None:
