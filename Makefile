@@ -77,6 +77,9 @@ bench: $(VENV)/.installed-test dovecot
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/textwork.py
+	$(BIN)/python bench/e2e.py
+	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/bigstore.py
 
 clean:
 	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache
