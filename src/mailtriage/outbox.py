@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +29,7 @@ from mailtriage.config import Config
 from mailtriage.letters import LetterError, Letters
 from mailtriage.render import RenderError
 from mailtriage.store.db import Store
-from mailtriage.store.models import Case, CaseEvent, OutboxMail, OutboxStatus
+from mailtriage.store.models import Case, CaseEvent, OutboxMail, OutboxStatus, StoredMessage
 from mailtriage.transport.base import DeliveryError, Transport
 
 log = logging.getLogger(__name__)
@@ -296,6 +296,7 @@ class OutboxSender:
             ).all()
             if not rows:
                 return None, after
+            held = _preload_messages(session, rows)  # noqa: F841 - kept alive while composing
             prepared = [self._prepare(session, row, now) for row in rows]
         last = prepared[-1].id
         with self.store.session() as session:
@@ -470,6 +471,27 @@ class OutboxSender:
             )
         if self.on_failure is not None:
             self.on_failure(session, row, why)
+
+
+def _preload_messages(session: Session, rows: Sequence[OutboxMail]) -> list[StoredMessage]:
+    """The stored messages the batch's rows will read (`context["message"]`, see
+    `mailkinds.Source.message`), with their attachments, in one query: composing a batch of
+    staff notifications would otherwise ask the store twice per row. Returned so the caller
+    holds them: the session's identity map keeps objects only while someone does."""
+    ids = {
+        message
+        for row in rows
+        if row.raw is None and isinstance(message := (row.context or {}).get("message"), int)
+    }
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(StoredMessage)
+            .where(StoredMessage.id.in_(ids))
+            .options(selectinload(StoredMessage.attachments))
+        )
+    )
 
 
 def _handled(report: DeliveryReport) -> int:
