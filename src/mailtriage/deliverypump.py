@@ -45,7 +45,10 @@ class DeliveryPump:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                done = self.sender.deliver_due()
+                # Our own stop, not the daemon's: asking that would ping the watchdog from
+                # this thread and hide a main loop that hangs. The pass's own delivery after
+                # intake asks the daemon.
+                done = self.sender.deliver_due(should_stop=self._stop.is_set)
             except Exception as exc:  # the pass's own delivery after intake will try again
                 log.warning("delivery during intake stopped: %s", type(exc).__name__)
                 return

@@ -177,11 +177,14 @@ class OutboxSender:
         self.clock = clock
         self.on_failure = on_failure
 
-    def deliver_due(self, limit: int | None = None) -> DeliveryReport:
+    def deliver_due(
+        self, limit: int | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> DeliveryReport:
         """Send every row that is due, `limit` rows at most. Mail queued meanwhile (a notice
         to staff about a failure, replies from a concurrent intake) is due too and goes out
         in the same call; a row deferred in this call waits for a later one. Stops early
-        only when the connection fails: every further row would fail the same way."""
+        when the connection fails (every further row would fail the same way), and between
+        batches when `should_stop` says so (the daemon was asked to stop)."""
         report = DeliveryReport()
         owner = ClaimOwner.current().token
         transport: Transport | None = None
@@ -194,7 +197,8 @@ class OutboxSender:
             claimed, after = self._claim_batch(owner, 0, self._batch(limit, report), report)
             while claimed is not None:
                 failed_before = report.failed
-                if limit is None or _handled(report) + len(claimed) < limit:
+                stopping = should_stop is not None and should_stop()
+                if not stopping and (limit is None or _handled(report) + len(claimed) < limit):
                     upcoming = ahead.submit(
                         self._claim_batch,
                         owner,

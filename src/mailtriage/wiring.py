@@ -103,7 +103,11 @@ class App:
                 mailbox_error = exc
         jobs = self.jobs.run_all() if with_jobs else None
         # One failed connection per pass: after it the rest waits for the next pass.
-        delivery = DeliveryReport() if pump.report.interrupted else self.sender.deliver_due()
+        delivery = (
+            DeliveryReport()
+            if pump.report.interrupted
+            else self.sender.deliver_due(should_stop=should_stop)
+        )
         delivery.interrupted |= pump.report.interrupted
         delivery.sent += pump.report.sent
         delivery.deferred += pump.report.deferred
