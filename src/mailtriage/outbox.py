@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from mailtriage.claims import ClaimOwner
@@ -317,9 +317,9 @@ class OutboxSender:
                     .returning(OutboxMail.id)
                 ).all()
             )
-            fresh = [{"id": p.id, "raw": p.raw} for p in prepared if p.id in won and p.fresh]
+            fresh = [p for p in prepared if p.id in won and p.fresh]
             if fresh:
-                session.execute(update(OutboxMail), fresh)
+                self._keep_composed(session, fresh)
             for p in prepared:
                 if p.id in won and p.error is not None:
                     error = DeliveryError(f"cannot be composed: {p.error}", permanent=True)
@@ -330,6 +330,27 @@ class OutboxSender:
             if p.id in won and p.raw is not None
         ]
         return claimed, last
+
+    @staticmethod
+    def _keep_composed(session: Session, fresh: list[_Prepared]) -> None:
+        """Store the bytes composed for the rows just claimed, so every retry sends the very
+        same message. Should another sender have stored bytes for a row meanwhile (it was
+        released between our read and our claim), theirs stay and are what we send."""
+        table = OutboxMail.__table__
+        stored = session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.raw.is_(None))
+            .values(raw=bindparam("row_raw")),
+            [{"row_id": p.id, "row_raw": p.raw} for p in fresh],
+        ).rowcount
+        if stored == len(fresh):
+            return
+        rows = session.execute(
+            select(OutboxMail.id, OutboxMail.raw).where(OutboxMail.id.in_([p.id for p in fresh]))
+        )
+        kept = {row_id: raw for row_id, raw in rows}
+        for p in fresh:
+            p.raw = kept.get(p.id) or p.raw
 
     def _prepare(self, session: Session, row: OutboxMail, now: dt.datetime) -> _Prepared:
         assert row.recipient is not None
