@@ -104,6 +104,9 @@ bench: $(VENV)/.installed-test dovecot gnupg
 	$(BIN)/python bench/textwork.py
 	$(BIN)/python bench/openpgp.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/e2e.py
+	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/bigstore.py
 
 clean:
 	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache

@@ -519,3 +519,57 @@ def test_the_digest_comes_once_each_working_day_at_eight_naming_cases_by_referen
     due_block = christmas_eve.split("due by the end of the next working day", 1)[1]
     assert soon in due_block.split("\n\n", 1)[0]
     assert "due by the end of the next working day" not in digests[2].text
+
+
+def test_fifty_overdue_cases_give_each_recipient_one_list_a_working_day(
+    make_rig: Callable[..., Rig],
+) -> None:
+    """A desk that fell behind: fifty reports, none answered. Each recipient (the owner of a
+    case, else staff_notify) gets one reminder and then one escalation mail per working day
+    listing its cases, not fifty."""
+    owner = "anna.bakker@example.nl"
+    rig = make_rig()
+    refs = []
+    for i in range(50):
+        person = f"Onderzoeker Nummer{i} <onderzoeker{i}@example.test>"
+        refs.append(rig.report(person, local(2026, 11, 27, 14, 0) + dt.timedelta(minutes=i)))
+    owned = set(refs[:10])
+    for ref in owned:
+        rig.set_case(ref, owner=owner, severity="high")
+    for at in moments(dt.date(2026, 12, 3), dt.date(2026, 12, 8)):
+        if at == local(2026, 12, 7, 13, 0):
+            rig.restart()  # a new process the same day must not send the list again
+        rig.step(at, "first_response_reminders")
+
+    def listed(arrival: Arrival) -> set[str]:
+        return set(TAG.findall(arrival.text))
+
+    def kinds(address: str, subject_part: str) -> list[Arrival]:
+        return [a for a in rig.to(address) if subject_part in a.subject]
+
+    staff_reminders, owner_reminders = kinds(STAFF_NOTIFY, "Reminder:"), kinds(owner, "Reminder:")
+    assert days_of(staff_reminders) == [dt.date(2026, 12, 3)]
+    assert days_of(owner_reminders) == [dt.date(2026, 12, 3)]
+    assert listed(staff_reminders[0]) == set(refs) - owned
+    assert listed(owner_reminders[0]) == owned
+
+    staff_escalations, owner_escalations = kinds(STAFF_NOTIFY, "OVERDUE"), kinds(owner, "OVERDUE")
+    assert days_of(staff_escalations) == [dt.date(2026, 12, 7), dt.date(2026, 12, 8)]
+    assert days_of(owner_escalations) == [dt.date(2026, 12, 7), dt.date(2026, 12, 8)]
+    for arrival in staff_escalations:
+        assert listed(arrival) == set(refs) - owned
+        assert "OVERDUE: 40 first assessments" in arrival.subject
+    for arrival in owner_escalations:
+        assert listed(arrival) == owned
+    monday, tuesday = owner_escalations
+    assert squeeze(monday.text).count("1 working day late") == 10
+    assert squeeze(tuesday.text).count("2 working days late") == 10
+    assert squeeze(monday.text).count(f"severity high, owner {owner}") == 10
+    # Subjects are masked as in every staff copy: no reporter's name in any list.
+    for arrival in staff_escalations + owner_escalations:
+        assert "Nummer" not in arrival.text
+
+    # Every case's timeline still says it was reminded once and escalated on each day.
+    timeline = [e["kind"] for e in rig.case(refs[0])["timeline"]]
+    assert timeline.count("reminder") == 1
+    assert timeline.count("escalation") == 2

@@ -24,7 +24,7 @@ from mailtriage.outgoing.mailkinds.staff_attachments import AttachmentsPayload, 
 from mailtriage.outgoing.mailkinds.staff_case_view import CaseViewPayload, TimelineLine
 from mailtriage.outgoing.mailkinds.staff_certificate_expiry import CertificateExpiryPayload
 from mailtriage.outgoing.mailkinds.staff_confirmation import ConfirmationPayload
-from mailtriage.outgoing.mailkinds.staff_deadline import DeadlinePayload
+from mailtriage.outgoing.mailkinds.staff_deadline import DeadlineLine, DeadlinePayload
 from mailtriage.outgoing.mailkinds.staff_delivery_failed import DeliveryFailedPayload
 from mailtriage.outgoing.mailkinds.staff_digest import (
     DigestLine,
@@ -64,16 +64,16 @@ DIGEST_LINE = DigestLine(
     next_update=None,
     what="first assessment LATE, was due Friday 4 December 2026",
 )
-DEADLINE = DeadlinePayload(
+DEADLINE_LINE = DeadlineLine(
     ref=REF,
     due_date=DUE,
-    first_response_workdays=5,
     overdue_workdays=2,
     subject="XSS in het klantportaal",
     severity=None,
     owner="anna@example.nl",
     state="new",
 )
+DEADLINE = DeadlinePayload(first_response_workdays=5, cases=(DEADLINE_LINE,))
 PROGRESS = ProgressPayload(
     ref=REF, state="fixing", next_update_date=dt.date(2026, 12, 18), update_interval_workdays=10
 )

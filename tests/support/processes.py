@@ -75,3 +75,28 @@ class WorkerKiller:
                     except ProcessLookupError:
                         continue
                     self.kills += 1
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living process below `pid` (children, their children, ...)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (found := _parent_and_cmdline(int(entry))) is not None:
+            parents[int(entry)] = found[0]
+    below: list[int] = []
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent]
+        below.extend(children)
+        frontier.extend(children)
+    return below
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that still runs code (a zombie does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from email.message import EmailMessage
@@ -14,6 +16,7 @@ from pathlib import Path
 from mailtriage.inbound.message import InboundMail, ParseError
 from mailtriage.intake.parsepool import ParsePool, ParseTimedOut, WorkerDied
 from tests.support.mails import make_mail
+from tests.support.processes import running
 
 
 def big_mail(megabytes: int) -> bytes:
@@ -87,3 +90,28 @@ def test_a_worker_killed_mid_parse_costs_only_that_mail() -> None:
     assert isinstance(parsed[1], InboundMail)
     assert isinstance(parsed[2], WorkerDied)
     assert isinstance(parsed[3], InboundMail)
+
+
+def test_a_worker_busy_when_the_desk_is_killed_ends_at_once() -> None:
+    """A worker in the middle of a long parse when the desk is SIGKILLed (nobody left to
+    enforce the time limit) ends within a second, instead of parsing on under PID 1."""
+    # The "desk" starts a "worker" that guards itself as parse workers do, then parses
+    # (sleeps) for a minute; the desk prints the worker's pid and waits.
+    worker = (
+        "import os, time; from mailtriage.intake.orphanguard import exit_when_gone; "
+        "exit_when_gone(os.getppid()); print(os.getpid(), flush=True); time.sleep(60)"
+    )
+    desk = (
+        "import subprocess, sys, time; "
+        f"w = subprocess.Popen([sys.executable, '-c', {worker!r}]); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", desk], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    worker_pid = int(proc.stdout.readline())
+    assert running(worker_pid)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while running(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not running(worker_pid), "the worker outlived the desk"

@@ -94,23 +94,32 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "staff_purge_incomplete": {"wal_bytes": 4_120_032, "attempts": 4},
     "staff_stranger_on_case": {"ref": REF, "new_ref": "PZEM-SEC-2026-0008"},
     "staff_reminder": {
-        "ref": REF,
-        "due_date": DUE,
         "first_response_workdays": 5,
-        "subject": "XSS in het klantportaal",
-        "severity": None,
-        "owner": None,
-        "state": "acknowledged",
+        "cases": [
+            {
+                "ref": REF,
+                "due_date": DUE,
+                "overdue_workdays": 0,
+                "subject": "XSS in het klantportaal",
+                "severity": None,
+                "owner": None,
+                "state": "acknowledged",
+            }
+        ],
     },
     "staff_escalation": {
-        "ref": REF,
-        "due_date": DUE,
         "first_response_workdays": 5,
-        "overdue_workdays": 2,
-        "subject": "XSS in het klantportaal",
-        "severity": "high",
-        "owner": "analyst@example.nl",
-        "state": "acknowledged",
+        "cases": [
+            {
+                "ref": REF,
+                "due_date": DUE,
+                "overdue_workdays": 2,
+                "subject": "XSS in het klantportaal",
+                "severity": "high",
+                "owner": "analyst@example.nl",
+                "state": "acknowledged",
+            }
+        ],
     },
     "staff_update_sent": {
         "ref": REF,
@@ -354,11 +363,35 @@ def test_a_missing_variable_is_an_error_not_an_empty_promise(renderer: Renderer,
         "staff_digest": "overdue",
         "staff_spoof_warning": "address",
         "staff_purge_incomplete": "wal_bytes",
+        "staff_reminder": "cases",
+        "staff_escalation": "cases",
     }
     context = dict(CONTEXTS[kind])
     context.pop(required.get(kind, "ref"))
     with pytest.raises(RenderError):
         renderer.render(kind, "en", context)
+
+
+@pytest.mark.parametrize("kind", ["staff_reminder", "staff_escalation"])
+def test_reminders_and_escalations_list_several_cases_in_one_mail(
+    renderer: Renderer, kind: str
+) -> None:
+    line = CONTEXTS[kind]["cases"][0]  # type: ignore[index]
+    cases = [
+        {**line, "ref": f"PZEM-SEC-2026-{n:04d}", "overdue_workdays": 4 - n, "subject": subject}
+        for n, subject in enumerate(
+            ("Lek gemeld door sanne@example.test", "SQL-injectie", "Open poort"), start=1
+        )
+    ]
+    mail = renderer.render(kind, "en", {"first_response_workdays": 5, "cases": cases})
+    assert "[PZEM-SEC-" not in mail.subject, "a list is about no single case"
+    assert "3 first assessments" in mail.subject
+    for case in cases:
+        assert f"[{case['ref']}]" in mail.body
+    assert "sanne@example.test" not in mail.body  # masked like every staff copy
+    assert "\n\n\n" not in mail.body and mail.body.endswith("\n")
+    if kind == "staff_escalation":
+        assert "3 working days late" in mail.body and "1 working day late" in mail.body
 
 
 def test_every_packaged_template_compiles(renderer: Renderer) -> None:

@@ -589,13 +589,14 @@ def record_facts(session: Session, message: StoredMessage, raw: bytes, mail: Inb
     )
 
 
-def body_bytes(raw: bytes) -> bytes:
-    """The bytes after the header block: trace headers differ between routes, bodies do not."""
+def body_bytes(raw: bytes) -> memoryview:
+    """The bytes after the header block: trace headers differ between routes, bodies do not.
+    A view, not a copy: for a 30 MB mail a slice would be 30 MB more to hash it."""
     for separator in (b"\r\n\r\n", b"\n\n", b"\r\r"):
         index = raw.find(separator)
         if index != -1:
-            return raw[index + len(separator) :]
-    return b""
+            return memoryview(raw)[index + len(separator) :]
+    return memoryview(b"")
 
 
 def _sender(mail: InboundMail) -> str:

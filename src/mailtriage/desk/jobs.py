@@ -4,8 +4,10 @@ Each job reads what is due from the store and records what it did there (a timel
 a job run), so running it twice, late, or after a restart changes nothing but timing: no
 reminder is sent twice and none is lost. The scheduler only decides how often to ask.
 
-- first-assessment reminders: one to staff on the working day before the due day, then an
-  escalation once on every working day after the due moment passed, until staff answer;
+- first-assessment reminders: on the working day before the due day, then an escalation on
+  every working day after the due moment passed, until staff answer; consolidated, so each
+  recipient (the case's owner, else `staff_notify`) gets at most one reminder and one
+  escalation mail a working day, listing its cases;
 - progress updates: a case being worked on (`triaged`, `fixing`, `needs-info`) whose reporter
   has heard nothing for `update_interval_workdays` gets the automatic update, staff are told;
 - the digest: each working-day morning, what is open, due and overdue, and the embargoes
@@ -22,6 +24,7 @@ reminder is sent twice and none is lost. The scheduler only decides how often to
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -131,11 +134,14 @@ class Jobs:
     # -- first assessment --------------------------------------------------------------
 
     def first_response_reminders(self, report: JobReport | None = None) -> JobReport:
+        """Remind of first assessments due by the end of the next working day, and escalate
+        the overdue ones: one reminder and one escalation mail at most per recipient (the
+        case's owner, else `staff_notify`) per working day, each listing its cases."""
         report = report or JobReport()
-        if not self.config.cases.staff_notify:
-            return report
         now = self.clock()
         today = now.astimezone(self.tz).date()
+        reminders: dict[str, list[Case]] = {}
+        escalations: dict[str, list[tuple[Case, int]]] = {}
         with self.store.session() as session:
             waiting = session.scalars(
                 select(Case).where(
@@ -148,30 +154,74 @@ class Jobs:
             )
             for case in waiting:
                 assert case.first_response_due is not None
+                recipient = case.owner or self.config.cases.staff_notify
+                if not recipient:
+                    continue
                 due = case.first_response_due
                 due_day = due.astimezone(self.tz).date()
                 kinds = self._event_details(session, case, ("reminder", "escalation"))
                 if now <= due:
                     reminder_day = self.calendar.previous_workday(due_day)
                     if today >= reminder_day and not kinds["reminder"]:
-                        self._remind(session, case)
-                        report.reminders += 1
+                        reminders.setdefault(recipient, []).append(case)
                 elif today > due_day and self.calendar.is_workday(today):
                     escalated_days = {d.get("day") for d in kinds["escalation"]}
                     if today.isoformat() not in escalated_days:
                         overdue = self.calendar.workdays_between(due_day, today)
-                        self._escalate(session, case, today, overdue)
-                        report.escalations += 1
+                        escalations.setdefault(recipient, []).append((case, overdue))
+            for recipient, cases in reminders.items():
+                if self._first_today(session, "staff_reminder", recipient, today, now):
+                    self._remind(session, recipient, cases)
+                    report.reminders += len(cases)
+            for recipient, overdue_cases in escalations.items():
+                if self._first_today(session, "staff_escalation", recipient, today, now):
+                    self._escalate(session, recipient, overdue_cases, today)
+                    report.escalations += len(overdue_cases)
         return report
 
-    def _remind(self, session: Session, case: Case) -> None:
-        self.replies.notify_staff(session, "staff_reminder", {}, case=case)
-        self._event(case, "reminder", {"due": case.first_response_due.isoformat()})  # type: ignore[union-attr]
+    @staticmethod
+    def _first_today(
+        session: Session, kind: str, recipient: str, today: dt.date, now: dt.datetime
+    ) -> bool:
+        """Whether `recipient` has had no `kind` mail today, recording that it has now: one
+        mail per recipient per day, whatever the number of passes or processes. (A case
+        that qualifies after the day's mail went is in the next working day's.)"""
+        who = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
+        key = f"{today.isoformat()}/{who}"
+        if session.get(JobRun, (kind, key)) is not None:
+            return False
+        session.add(JobRun(job=kind, key=key, at=now))
+        return True
 
-    def _escalate(self, session: Session, case: Case, today: dt.date, overdue: int) -> None:
-        context = {"overdue_workdays": overdue}
-        self.replies.notify_staff(session, "staff_escalation", context, case=case)
-        self._event(case, "escalation", {"day": today.isoformat(), "overdue_workdays": overdue})
+    def _remind(self, session: Session, recipient: str, cases: list[Case]) -> None:
+        context = {"cases": [{"case": case.id} for case in cases]}
+        # A list of one belongs to its case (its timeline shows the mail); a longer one to none.
+        self.replies.notify_staff(
+            session,
+            "staff_reminder",
+            context,
+            case=cases[0] if len(cases) == 1 else None,
+            recipient=recipient,
+        )
+        for case in cases:
+            self._event(case, "reminder", {"due": case.first_response_due.isoformat()})  # type: ignore[union-attr]
+
+    def _escalate(
+        self,
+        session: Session,
+        recipient: str,
+        overdue_cases: list[tuple[Case, int]],
+        today: dt.date,
+    ) -> None:
+        context = {
+            "cases": [{"case": case.id, "overdue_workdays": days} for case, days in overdue_cases]
+        }
+        only = overdue_cases[0][0] if len(overdue_cases) == 1 else None
+        self.replies.notify_staff(
+            session, "staff_escalation", context, case=only, recipient=recipient
+        )
+        for case, days in overdue_cases:
+            self._event(case, "escalation", {"day": today.isoformat(), "overdue_workdays": days})
 
     # -- embargoes ----------------------------------------------------------------------
 

@@ -389,13 +389,15 @@ class Replies:
         kind: str,
         context: dict[str, Any],
         case: Case | None = None,
+        recipient: str | None = None,
     ) -> OutboxMail | None:
-        """Queue a notification to `staff_notify` (nothing when no such address is set).
+        """Queue a notification to `recipient` (a case's owner), else to `staff_notify`
+        (nothing when no such address is set).
 
         It carries no In-Reply-To to the report: the report's Message-ID may hold the
         reporter's address, and staff copies outlive the purge.
         """
-        recipient = self.config.cases.staff_notify
+        recipient = recipient or self.config.cases.staff_notify
         if not recipient:
             return None
         return self._queue(

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
 import signal
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -28,6 +30,7 @@ from multiprocessing.process import BaseProcess
 
 from mailtriage.inbound.message import InboundMail, ParseError
 from mailtriage.inbound.pgpinbound import PgpInput, parse_incoming
+from mailtriage.intake.orphanguard import exit_when_gone
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 # below the systemd watchdog and what would stop intake.
 PARSE_TIMEOUT_SECONDS = 60.0
 _EXIT_WAIT_SECONDS = 5.0
+WARM_TIMEOUT_SECONDS = 30.0
 
 
 class ParseTimedOut(ParseError):
@@ -62,19 +66,22 @@ def _limit_written_files(limit: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
 
 
-def _serve(connection: Connection, file_limit: int | None = None) -> None:
-    """The worker's loop: (id, raw, PgpInput) in, (id, InboundMail or ParseError) out,
-    until EOF. Encrypted mail is decrypted here, under the time limit (`pgpinbound`)."""
+def _serve(connection: Connection, desk_pid: int, file_limit: int | None = None) -> None:
+    """The worker's loop: an id, the PgpInput, then the raw bytes, in; (id, InboundMail or
+    ParseError) out; until EOF or None. Encrypted mail is decrypted here, under the time
+    limit (`pgpinbound`)."""
+    exit_when_gone(desk_pid)  # a killed desk leaves no worker parsing on (see orphanguard)
     _limit_written_files(file_limit)
     connection.send(_READY)
     while True:
         try:
-            item = connection.recv()
+            message_id = connection.recv()
+            if message_id is None:
+                return
+            pgp = connection.recv()
+            raw = connection.recv_bytes()
         except (EOFError, OSError):
             return
-        if item is None:
-            return
-        message_id, raw, pgp = item
         result: InboundMail | ParseError
         try:
             result = parse_incoming(raw, pgp)
@@ -95,7 +102,10 @@ class _Worker:
         context.set_forkserver_preload(["mailtriage.intake.parsepool"])  # with message, pgpinbound
         ours, theirs = context.Pipe()
         self.process: BaseProcess = context.Process(
-            target=_serve, args=(theirs, file_limit), name="mailtriage-parse", daemon=True
+            target=_serve,
+            args=(theirs, os.getpid(), file_limit),
+            name="mailtriage-parse",
+            daemon=True,
         )
         self.process.start()
         theirs.close()
@@ -111,7 +121,11 @@ class _Worker:
     ) -> InboundMail | ParseError:
         """Parse one message. Raises TimeoutError past `timeout`, EOFError/OSError if the
         worker died; either way the caller throws this worker away."""
-        self.connection.send((message_id, raw, pgp))
+        # The bytes as they are (send_bytes), not pickled: a pickle would be one more copy
+        # of a 30 MB mail in the desk's memory.
+        self.connection.send(message_id)
+        self.connection.send(pgp)
+        self.connection.send_bytes(raw)
         deadline = time.monotonic() + timeout
         while not self.connection.poll(max(0.0, deadline - time.monotonic())):
             if time.monotonic() >= deadline:
@@ -147,6 +161,17 @@ class ParsePool:
         self._driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailtriage-parse")
         self._worker: _Worker | None = None
         self._broken = False
+        self._started = threading.Event()  # a worker has run (or none can): see `warm`
+
+    def warm(self, timeout: float = WARM_TIMEOUT_SECONDS) -> None:
+        """Wait until the worker process has started once (the forkserver's start takes a
+        second or more on a busy machine). Intake calls it before it counts attempts, so a
+        daemon killed again and again while starting up does not use up the attempts of
+        the mail it was about to parse: they are for mail that kills the process."""
+        if self._started.is_set() or self._broken:
+            return
+        self._driver.submit(self._running_worker)
+        self._started.wait(timeout)
 
     def submit(self, raws: dict[int, bytes], pgp: PgpInput | None = None) -> Future[Parsed] | None:
         """Start parsing `raws` in the worker; None when the pool cannot be used. `pgp`:
@@ -200,6 +225,7 @@ class ParsePool:
             except (OSError, EOFError, RuntimeError, ValueError) as exc:
                 log.warning("parse worker unavailable, parsing in-process (%s)", type(exc).__name__)
                 self._broken = True
+            self._started.set()
         return self._worker
 
     def _discard_worker(self, kill: bool) -> None:

@@ -271,6 +271,7 @@ class Intake:
             return
         raws = raws if raws is not None else {}
         parsed = dict(parsed or {})
+        self.parse_pool.warm()  # a kill while the worker starts is no fault of these mails
         fresh, suspects = self._begin_attempts(message_ids, retry, report)
         if fresh:
             self._parse_in_worker(fresh, raws, parsed)

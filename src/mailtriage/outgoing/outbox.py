@@ -1,37 +1,47 @@
 """The outbox: outgoing mail as rows, delivered later with retries and backoff.
 
 A reply is written in the same transaction as the case change that caused it, so either both
-happen or neither does. Delivery is a separate step that claims one row at a time, sends it,
-and records the result at once: the only way to send a mail twice is a crash between the
-server accepting it and that record, a window of one local commit.
+happen or neither does. Delivery is a separate step (`OutboxSender`) that claims rows in
+batches, sends them over one connection and records the outcomes every few accepted mails:
+the only way to send a mail twice is a crash between the server accepting it and that
+record, which at worst sends `RECORD_EVERY` mails (10) twice. Nothing is ever lost: a claim
+whose sender died is taken over, at once when that sender was a process of this host.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from mailtriage.clock import Clock
 from mailtriage.config import Config
+from mailtriage.outgoing.claims import ClaimOwner
 from mailtriage.outgoing.compose import ComposeError
 from mailtriage.outgoing.letters import LetterError, Letters
 from mailtriage.outgoing.render import RenderError
 from mailtriage.outgoing.transport.base import DeliveryError, Transport
 from mailtriage.store.db import Store
-from mailtriage.store.models import Case, CaseEvent, OutboxMail, OutboxStatus
+from mailtriage.store.models import Case, CaseEvent, OutboxMail, OutboxStatus, StoredMessage
 
 log = logging.getLogger(__name__)
 
+# How long a claim of a sender on another host (or of unknown fate) keeps a row: far longer
+# than one batch takes to send. A claim of a process of this host that is gone is free at once.
 CLAIM_LEASE = dt.timedelta(minutes=5)
-MAX_ROUNDS = 3
+CLAIM_BATCH = 50  # rows read, composed and claimed per write transaction
+# Outcomes are recorded after this many accepted mails, or this long after the first of them
+# was accepted: the bound on mails a crash can send twice, and how stale the record can be.
+RECORD_EVERY = 10
+RECORD_AFTER_SECONDS = 0.5
 LAST_ERROR_CHARS = 300
 
 # Called inside the transaction that records a failure, to tell staff (no-op without staff).
@@ -46,17 +56,14 @@ def without_addresses(text: str) -> str:
     return _ADDRESS.sub("[address]", text)
 
 
-class _Round(enum.Enum):
-    EMPTY = "nothing was due"
-    DONE = "every due row was tried"
-    INTERRUPTED = "the connection failed; the rest waits"
-
-
 @dataclass
 class DeliveryReport:
     sent: int = 0
     deferred: int = 0
     failed: int = 0
+    # The connection failed (connect, login, 421, a dropped line): the rest of the due mail
+    # waits for the next pass rather than failing against the same server again.
+    interrupted: bool = False
 
 
 def queue_mail(
@@ -111,8 +118,48 @@ def automatic_mails_since(
     return {recipient: count for recipient, count in rows}
 
 
+@dataclass
+class _Claimed:
+    """A row this process has claimed, with the bytes to send."""
+
+    id: int
+    case_id: int | None
+    kind: str
+    recipient: str
+    raw: bytes
+    message_id: str
+
+
+@dataclass
+class _Prepared:
+    """A due row read and composed outside the write transaction (raw None: composing
+    failed, `error` says why; `fresh`: composed now, to be stored with the claim)."""
+
+    id: int
+    case_id: int | None
+    kind: str
+    recipient: str
+    message_id: str
+    raw: bytes | None
+    fresh: bool
+    error: str | None = None
+
+
 class OutboxSender:
-    """Delivers due outbox rows through a transport."""
+    """Delivers due outbox rows through a transport, in batches over one connection.
+
+    One call (`deliver_due`) keeps one connection open and works through the due rows in
+    id order, `CLAIM_BATCH` at a time: the rows are read and composed in a reading
+    transaction (no write lock), claimed in one write transaction (which also keeps the
+    composed bytes, so a retry sends the very same message), sent one after another, and
+    their outcomes recorded every `RECORD_EVERY` accepted mails or `RECORD_AFTER_SECONDS`,
+    whichever comes first.
+
+    At worst a crash sends `RECORD_EVERY` mails twice: those the server accepted since the
+    last record. Their claims name this process (`claims.ClaimOwner`), so the restarted
+    daemon takes them over at once and sends them again; every other claimed row had not
+    been handed to the server yet, and is sent once.
+    """
 
     def __init__(
         self,
@@ -130,149 +177,347 @@ class OutboxSender:
         self.clock = clock
         self.on_failure = on_failure
 
-    def deliver_due(self, limit: int = 500) -> DeliveryReport:
-        """Send every row that is due. A failure may queue a notice to staff; that notice is
-        due at once and goes out in the same call (a second round, at most a few)."""
+    def deliver_due(
+        self, limit: int | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> DeliveryReport:
+        """Send every row that is due, `limit` rows at most. Mail queued meanwhile (a notice
+        to staff about a failure, replies from a concurrent intake) is due too and goes out
+        in the same call; a row deferred in this call waits for a later one. Stops early
+        when the connection fails (every further row would fail the same way), and between
+        batches when `should_stop` says so (the daemon was asked to stop)."""
         report = DeliveryReport()
-        for _ in range(MAX_ROUNDS):
-            handled_before = report.sent + report.failed + report.deferred
-            if self._deliver_round(limit, report) != _Round.DONE:
-                break  # nothing due, or the connection failed: the rest waits for later
-            if report.sent + report.failed + report.deferred == handled_before:
-                break
+        owner = ClaimOwner.current().token
+        transport: Transport | None = None
+        # The next batch is read, composed and claimed on a helper thread while this one is
+        # sent: composing is CPU, sending mostly waits for the server.
+        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailtriage-compose")
+        upcoming: Future[tuple[list[_Claimed] | None, int]] | None = None
+        side = DeliveryReport()  # what the helper thread recorded (composing failures)
+        try:
+            claimed, after = self._claim_batch(owner, 0, self._batch(limit, report), report)
+            while claimed is not None:
+                failed_before = report.failed
+                stopping = should_stop is not None and should_stop()
+                if not stopping and (limit is None or _handled(report) + len(claimed) < limit):
+                    upcoming = ahead.submit(
+                        self._claim_batch,
+                        owner,
+                        after,
+                        self._batch(limit, report, len(claimed)),
+                        side,
+                    )
+                if claimed:
+                    if transport is None:
+                        transport = self.transport_factory()
+                    if not self._send_batch(transport, owner, claimed, report):
+                        report.interrupted = True  # the rest waits for a later call
+                        break
+                if upcoming is None:
+                    break
+                next_batch, upcoming = upcoming, None
+                claimed, after = next_batch.result()
+                if claimed is None and report.failed > failed_before:
+                    # A failure may have queued a notice to staff after the helper looked:
+                    # it is due at once and goes out in this call.
+                    claimed, after = self._claim_batch(
+                        owner, after, self._batch(limit, report), report
+                    )
+        finally:
+            if upcoming is not None:
+                self._release_ahead(upcoming, report)
+            ahead.shutdown(wait=True)
+            if transport is not None:
+                transport.close()
+        report.failed += side.failed
         return report
 
-    def _deliver_round(self, limit: int, report: DeliveryReport) -> _Round:
-        now = self.clock()
-        with self.store.session() as session:
-            due = session.scalars(
-                select(OutboxMail.id)
-                .where(
-                    or_(
-                        OutboxMail.status == OutboxStatus.PENDING,
-                        # a claim whose lease ran out: its sender died mid-delivery
-                        OutboxMail.status == OutboxStatus.SENDING,
-                    ),
-                    OutboxMail.next_attempt_at <= now,
-                )
-                .order_by(OutboxMail.id)
-                .limit(limit)
-            ).all()
-        if not due:
-            return _Round.EMPTY
-        transport = self.transport_factory()
+    def _release_ahead(
+        self, upcoming: Future[tuple[list[_Claimed] | None, int]], report: DeliveryReport
+    ) -> None:
+        """Rows claimed ahead but not to be sent in this call: free again at once. (Should
+        that fail too, their claims name this process, and its successor takes them.)"""
         try:
-            for row_id in due:
-                try:
-                    claimed = self._claim(row_id)
-                except (LetterError, ComposeError, RenderError) as exc:
-                    self._record_failure(
-                        row_id, DeliveryError(f"cannot be composed: {exc}", permanent=True), report
+            prefetched, _ = upcoming.result()
+            if prefetched:
+                self._record([], [], report, release=prefetched)
+        except Exception:
+            log.exception("could not release the rows claimed ahead")
+
+    @staticmethod
+    def _batch(limit: int | None, report: DeliveryReport, in_hand: int = 0) -> int:
+        if limit is None:
+            return CLAIM_BATCH
+        return max(0, min(CLAIM_BATCH, limit - _handled(report) - in_hand))
+
+    # -- claiming --------------------------------------------------------------------
+
+    def _due(self, now: dt.datetime, gone: list[str]) -> Any:
+        """Which rows may be claimed now: pending and due, or claimed by a sender that died
+        (its lease ran out, or it was a process of this host that is gone)."""
+        free_claim = OutboxMail.next_attempt_at <= now
+        if gone:
+            free_claim = or_(free_claim, OutboxMail.claimed_by.in_(gone))
+        return or_(
+            and_(OutboxMail.status == OutboxStatus.PENDING, OutboxMail.next_attempt_at <= now),
+            and_(OutboxMail.status == OutboxStatus.SENDING, free_claim),
+        )
+
+    def _gone_owners(self, session: Session, now: dt.datetime, owner: str) -> list[str]:
+        """The claimers of rows still under lease whose process is known to be gone."""
+        tokens = session.scalars(
+            select(OutboxMail.claimed_by)
+            .where(
+                OutboxMail.status == OutboxStatus.SENDING,
+                OutboxMail.next_attempt_at > now,
+                OutboxMail.claimed_by.is_not(None),
+                OutboxMail.claimed_by != owner,
+            )
+            .distinct()
+        ).all()
+        gone = []
+        for token in tokens:
+            parsed = ClaimOwner.parse(token) if token else None
+            if parsed is not None and parsed.is_gone():
+                gone.append(token)
+        return gone
+
+    def _claim_batch(
+        self, owner: str, after: int, batch: int, report: DeliveryReport
+    ) -> tuple[list[_Claimed] | None, int]:
+        """Claim up to `batch` due rows with ids above `after`. Returns the claimed rows
+        (None when nothing was due) and the id to continue after."""
+        now = self.clock()
+        with self.store.reading() as session:
+            gone = self._gone_owners(session, now, owner)
+            if batch <= 0:
+                return None, after
+            rows = session.scalars(
+                select(OutboxMail)
+                .options(selectinload(OutboxMail.case))
+                .where(OutboxMail.id > after, self._due(now, gone))
+                .order_by(OutboxMail.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return None, after
+            held = _preload_messages(session, rows)  # noqa: F841 - kept alive while composing
+            prepared = [self._prepare(session, row, now) for row in rows]
+        last = prepared[-1].id
+        with self.store.session() as session:
+            won = set(
+                session.scalars(
+                    update(OutboxMail)
+                    .where(OutboxMail.id.in_([p.id for p in prepared]), self._due(now, gone))
+                    .values(
+                        status=OutboxStatus.SENDING,
+                        claimed_by=owner,
+                        attempts=OutboxMail.attempts + 1,
+                        next_attempt_at=now + CLAIM_LEASE,
                     )
-                    continue
-                if claimed is None:
-                    continue
-                recipient, raw, message_id = claimed
+                    .returning(OutboxMail.id)
+                ).all()
+            )
+            fresh = [p for p in prepared if p.id in won and p.fresh]
+            if fresh:
+                self._keep_composed(session, fresh)
+            for p in prepared:
+                if p.id in won and p.error is not None:
+                    error = DeliveryError(f"cannot be composed: {p.error}", permanent=True)
+                    self._record_failure(session, p.id, error, report)
+        claimed = [
+            _Claimed(p.id, p.case_id, p.kind, p.recipient, p.raw, p.message_id)
+            for p in prepared
+            if p.id in won and p.raw is not None
+        ]
+        return claimed, last
+
+    @staticmethod
+    def _keep_composed(session: Session, fresh: list[_Prepared]) -> None:
+        """Store the bytes composed for the rows just claimed, so every retry sends the very
+        same message. Should another sender have stored bytes for a row meanwhile (it was
+        released between our read and our claim), theirs stay and are what we send."""
+        table = OutboxMail.__table__
+        stored = session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.raw.is_(None))
+            .values(raw=bindparam("row_raw")),
+            [{"row_id": p.id, "row_raw": p.raw} for p in fresh],
+        ).rowcount
+        if stored == len(fresh):
+            return
+        rows = session.execute(
+            select(OutboxMail.id, OutboxMail.raw).where(OutboxMail.id.in_([p.id for p in fresh]))
+        )
+        kept = {row_id: raw for row_id, raw in rows}
+        for p in fresh:
+            p.raw = kept.get(p.id) or p.raw
+
+    def _prepare(self, session: Session, row: OutboxMail, now: dt.datetime) -> _Prepared:
+        assert row.recipient is not None
+        prepared = _Prepared(
+            row.id, row.case_id, row.kind, row.recipient, row.message_id, row.raw, False
+        )
+        if row.raw is None:
+            # Composed once, at the first attempt: every retry sends the same bytes.
+            try:
+                prepared.raw = self.letters.build(session, row, now)
+                prepared.fresh = True
+            except (LetterError, ComposeError, RenderError) as exc:
+                prepared.error = str(exc)
+        return prepared
+
+    # -- sending and recording -----------------------------------------------------------
+
+    def _send_batch(
+        self, transport: Transport, owner: str, claimed: list[_Claimed], report: DeliveryReport
+    ) -> bool:
+        """Send the claimed rows; False when the connection failed (the rest is released)."""
+        accepted: list[_Claimed] = []
+        failed: list[tuple[_Claimed, DeliveryError]] = []
+        oldest = 0.0  # when the oldest unrecorded acceptance happened (monotonic)
+        try:
+            for index, row in enumerate(claimed):
                 try:
                     transport.send(
                         sender=self.config.smtp.from_address,
-                        recipient=recipient,
-                        raw=raw,
-                        key=message_id,
+                        recipient=row.recipient,
+                        raw=row.raw,
+                        key=row.message_id,
                     )
                 except DeliveryError as exc:
-                    self._record_failure(row_id, exc, report)
+                    failed.append((row, exc))
                     if exc.ends_round:
-                        return _Round.INTERRUPTED  # the server is down: try the rest later
+                        # The server is down: the rest was never handed over; it waits.
+                        self._record(accepted, failed, report, release=claimed[index + 1 :])
+                        accepted, failed = [], []
+                        return False
                     continue  # this recipient or message only: the next row may well go
-                self._record_sent(row_id)
-                report.sent += 1
+                if not accepted:
+                    oldest = time.monotonic()
+                accepted.append(row)
+                if (
+                    len(accepted) >= RECORD_EVERY
+                    or time.monotonic() - oldest >= RECORD_AFTER_SECONDS
+                ):
+                    self._record(accepted, failed, report)
+                    accepted, failed = [], []
         finally:
-            transport.close()
-        return _Round.DONE
+            if accepted or failed:
+                # Also on the way out of an exception: what the server took is recorded.
+                self._record(accepted, failed, report)
+        return True
 
-    def _claim(self, row_id: int) -> tuple[str, bytes, str] | None:
+    def _record(
+        self,
+        accepted: list[_Claimed],
+        failed: list[tuple[_Claimed, DeliveryError]],
+        report: DeliveryReport,
+        release: list[_Claimed] = (),  # type: ignore[assignment]
+    ) -> None:
+        """One write transaction: the accepted rows sent, the failures recorded, and the
+        rows never handed over (`release`) pending again, due at once."""
         now = self.clock()
         with self.store.session() as session:
-            claimed = session.execute(
-                update(OutboxMail)
-                .where(
-                    OutboxMail.id == row_id,
-                    OutboxMail.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
-                    OutboxMail.next_attempt_at <= now,
+            if accepted:
+                session.execute(
+                    update(OutboxMail)
+                    .where(OutboxMail.id.in_([r.id for r in accepted]))
+                    .values(status=OutboxStatus.SENT, sent_at=now, last_error=None, claimed_by=None)
                 )
-                .values(
-                    status=OutboxStatus.SENDING,
-                    attempts=OutboxMail.attempts + 1,
-                    next_attempt_at=now + CLAIM_LEASE,
-                )
-            ).rowcount
-            if claimed != 1:
-                return None
-            row = session.get(OutboxMail, row_id)
-            assert row is not None and row.recipient is not None
-            if row.raw is None:
-                # Composed once, at the first attempt: every retry sends the same bytes.
-                row.raw = self.letters.build(session, row, now)
-            return row.recipient, row.raw, row.message_id
-
-    def _record_sent(self, row_id: int) -> None:
-        with self.store.session() as session:
-            row = session.get(OutboxMail, row_id)
-            assert row is not None
-            row.status = OutboxStatus.SENT
-            row.sent_at = self.clock()
-            row.last_error = None
-            if row.case_id is not None:
-                session.add(
-                    CaseEvent(
-                        case_id=row.case_id,
-                        at=row.sent_at,
-                        kind="mail-sent",
-                        detail={"kind": row.kind, "outbox": row.id},
+                events = [
+                    {
+                        "case_id": r.case_id,
+                        "at": now,
+                        "kind": "mail-sent",
+                        "detail": {"kind": r.kind, "outbox": r.id},
+                    }
+                    for r in accepted
+                    if r.case_id is not None
+                ]
+                if events:
+                    session.execute(insert(CaseEvent), events)
+            for row, exc in failed:
+                self._record_failure(session, row.id, exc, report)
+            if release:
+                session.execute(
+                    update(OutboxMail)
+                    .where(OutboxMail.id.in_([r.id for r in release]))
+                    .values(
+                        status=OutboxStatus.PENDING,
+                        claimed_by=None,
+                        attempts=OutboxMail.attempts - 1,  # this claim made no attempt
+                        next_attempt_at=now,
                     )
                 )
+        report.sent += len(accepted)
 
-    def _record_failure(self, row_id: int, exc: DeliveryError, report: DeliveryReport) -> None:
+    def _record_failure(
+        self, session: Session, row_id: int, exc: DeliveryError, report: DeliveryReport
+    ) -> None:
         now = self.clock()
         smtp = self.config.smtp
-        with self.store.session() as session:
-            row = session.get(OutboxMail, row_id)
-            assert row is not None
-            row.last_error = exc.reason[:LAST_ERROR_CHARS]
-            expired = now - row.created_at >= dt.timedelta(hours=smtp.give_up_after_hours)
-            if not exc.permanent and not expired:
-                delay = min(
-                    smtp.retry_initial_seconds * 2 ** max(row.attempts - 1, 0),
-                    smtp.retry_max_seconds,
+        row = session.get(OutboxMail, row_id)
+        assert row is not None
+        row.last_error = exc.reason[:LAST_ERROR_CHARS]
+        row.claimed_by = None
+        expired = now - row.created_at >= dt.timedelta(hours=smtp.give_up_after_hours)
+        if not exc.permanent and not expired:
+            delay = min(
+                smtp.retry_initial_seconds * 2 ** max(row.attempts - 1, 0),
+                smtp.retry_max_seconds,
+            )
+            row.status = OutboxStatus.PENDING
+            row.next_attempt_at = now + dt.timedelta(seconds=delay)
+            report.deferred += 1
+            log.info(
+                "outbox %d deferred after attempt %d: %s",
+                row.id,
+                row.attempts,
+                without_addresses(exc.reason),
+            )
+            return
+        row.status = OutboxStatus.FAILED
+        report.failed += 1
+        why = "refused permanently" if exc.permanent else "gave up after retrying"
+        log.error("outbox %d (%s) %s: %s", row.id, row.kind, why, without_addresses(exc.reason))
+        if row.case_id is not None:
+            session.add(
+                CaseEvent(
+                    case_id=row.case_id,
+                    at=now,
+                    kind="delivery-failed",
+                    detail={
+                        "kind": row.kind,
+                        "outbox": row.id,
+                        "reason": row.last_error,
+                        "permanent": exc.permanent,
+                    },
                 )
-                row.status = OutboxStatus.PENDING
-                row.next_attempt_at = now + dt.timedelta(seconds=delay)
-                report.deferred += 1
-                log.info(
-                    "outbox %d deferred after attempt %d: %s",
-                    row.id,
-                    row.attempts,
-                    without_addresses(exc.reason),
-                )
-                return
-            row.status = OutboxStatus.FAILED
-            report.failed += 1
-            why = "refused permanently" if exc.permanent else "gave up after retrying"
-            log.error("outbox %d (%s) %s: %s", row.id, row.kind, why, without_addresses(exc.reason))
-            if row.case_id is not None:
-                session.add(
-                    CaseEvent(
-                        case_id=row.case_id,
-                        at=now,
-                        kind="delivery-failed",
-                        detail={
-                            "kind": row.kind,
-                            "outbox": row.id,
-                            "reason": row.last_error,
-                            "permanent": exc.permanent,
-                        },
-                    )
-                )
-            if self.on_failure is not None:
-                self.on_failure(session, row, why)
+            )
+        if self.on_failure is not None:
+            self.on_failure(session, row, why)
+
+
+def _preload_messages(session: Session, rows: Sequence[OutboxMail]) -> list[StoredMessage]:
+    """The stored messages the batch's rows will read (`context["message"]`, see
+    `mailkinds.Source.message`), with their attachments, in one query: composing a batch of
+    staff notifications would otherwise ask the store twice per row. Returned so the caller
+    holds them: the session's identity map keeps objects only while someone does."""
+    ids = {
+        message
+        for row in rows
+        if row.raw is None and isinstance(message := (row.context or {}).get("message"), int)
+    }
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(StoredMessage)
+            .where(StoredMessage.id.in_(ids))
+            .options(selectinload(StoredMessage.attachments))
+        )
+    )
+
+
+def _handled(report: DeliveryReport) -> int:
+    return report.sent + report.deferred + report.failed

@@ -40,13 +40,13 @@ from mailtriage.policy.cases import State
 from mailtriage.policy.metrics import MonthFigures, write_csv
 from mailtriage.policy.workdays import first_response_due
 from mailtriage.service.daemon import Daemon
+from mailtriage.service.listing import cases_with_counts, write_cases_json, write_cases_table
 from mailtriage.service.oauth2_wiring import mail_token_source
 from mailtriage.service.reportpage import COLUMNS, cell, render_page
 from mailtriage.service.status import status_lines, status_object
 from mailtriage.service.systemd import Notifier, configure_logging
 from mailtriage.service.views import (
     case_object,
-    cases_table,
     credit_list,
     event_object,
     format_table,
@@ -248,7 +248,9 @@ def _read_input(file: str | None) -> bytes:
 def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     tz = config.deadlines.tz
     store = open_store(config)
-    with store.session() as session:
+    # Streamed (see listing.py): flat memory at any number of cases. The duplicate links
+    # are loaded per chunk (selectinload works with streaming), not per case.
+    with store.reading() as session:
         query = (
             select(Case)
             .order_by(Case.received_at, Case.id)
@@ -263,12 +265,10 @@ def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
                 Case.first_response_at.is_(None),
                 Case.first_response_due < now,
             )
-        cases = list(session.scalars(query))
-        counts = message_counts(session, [c.id for c in cases])
         if args.json:
-            _print_json([case_object(c, counts.get(c.id, 0), tz) for c in cases])
+            write_cases_json(session, query, tz, sys.stdout)
         else:
-            print(cases_table(cases, counts, tz))
+            write_cases_table(lambda: cases_with_counts(session, query), tz, sys.stdout)
     return EXIT_OK
 
 

@@ -69,7 +69,8 @@ class Daemon:
         )
         app = self.app
         jobs: dict[str, Callable[[], object]] = {
-            "outbox": app.sender.deliver_due,
+            # Stops between batches on SIGTERM: a large outbox does not hold up the stop.
+            "outbox": lambda: app.sender.deliver_due(should_stop=self.stop.is_set),
             "reminders": app.jobs.first_response_reminders,
             "progress-updates": app.jobs.progress_updates,
             "digest": app.jobs.digest,

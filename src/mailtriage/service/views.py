@@ -110,37 +110,30 @@ def message_summary(message: StoredMessage, tz: dt.tzinfo) -> dict[str, Any]:
     }
 
 
-def cases_table(cases: list[Case], counts: dict[int, int], tz: dt.tzinfo) -> str:
-    header = (
-        "REF",
-        "STATE",
-        "SEV",
-        "OWNER",
-        "LANG",
-        "RECEIVED",
-        "DUE",
-        "EMBARGO",
-        "MSGS",
-        "SUBJECT",
+CASES_HEADER = (
+    "REF", "STATE", "SEV", "OWNER", "LANG", "RECEIVED", "DUE", "EMBARGO", "MSGS", "SUBJECT",
+)  # fmt: skip
+
+
+def case_row(c: Case, messages: int, tz: dt.tzinfo) -> tuple[str, ...]:
+    """One line of the `cases` table."""
+    return (
+        c.ref,
+        c.state if c.close_reason is None else f"{c.state}:{c.close_reason}",
+        c.severity or "-",
+        printable(c.owner.split("@")[0], 16) if c.owner else "-",
+        c.language,
+        c.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        c.first_response_due.astimezone(tz).strftime("%Y-%m-%d") if c.first_response_due else "-",
+        c.embargo_until.astimezone(tz).strftime("%Y-%m-%d") if c.embargo_until else "-",
+        str(messages),
+        printable(c.subject) if c.purged_at is None else "(purged)",
     )
-    rows = [
-        (
-            c.ref,
-            c.state if c.close_reason is None else f"{c.state}:{c.close_reason}",
-            c.severity or "-",
-            printable(c.owner.split("@")[0], 16) if c.owner else "-",
-            c.language,
-            c.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            c.first_response_due.astimezone(tz).strftime("%Y-%m-%d")
-            if c.first_response_due
-            else "-",
-            c.embargo_until.astimezone(tz).strftime("%Y-%m-%d") if c.embargo_until else "-",
-            str(counts.get(c.id, 0)),
-            printable(c.subject) if c.purged_at is None else "(purged)",
-        )
-        for c in cases
-    ]
-    return format_table(header, rows, empty="no cases")
+
+
+def cases_table(cases: list[Case], counts: dict[int, int], tz: dt.tzinfo) -> str:
+    rows = [case_row(c, counts.get(c.id, 0), tz) for c in cases]
+    return format_table(CASES_HEADER, rows, empty="no cases")
 
 
 def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]], empty: str) -> str:

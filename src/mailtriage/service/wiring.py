@@ -32,6 +32,7 @@ from mailtriage.outgoing.render import Renderer
 from mailtriage.outgoing.transport.base import Transport
 from mailtriage.outgoing.transport.maildir import MaildirTransport
 from mailtriage.outgoing.transport.smtp import SmtpTransport
+from mailtriage.service.deliverypump import DeliveryPump
 from mailtriage.service.oauth2_wiring import mail_token_source
 from mailtriage.store.db import Store
 
@@ -88,7 +89,9 @@ class App:
         3. the jobs that are due (reminders, progress updates, the digest), after intake so
            they see the replies that just came in;
         4. deliver the outbox, after everything that queues mail, so one pass sends it all
-           (a reporter has the acknowledgement as soon as the pass ends);
+           (a reporter has the acknowledgement as soon as the pass ends); during steps 1
+           and 2 a `DeliveryPump` already sends what intake queued, so a burst of reports is
+           answered while it is read;
         5. purge, last and only when the mailbox answered: the purge also clears the
            mailbox's folders, and nothing queued in this pass is purged unsent.
 
@@ -100,14 +103,25 @@ class App:
         Steps 3 to 5 run even when the mailbox cannot be reached, so reminders and replies
         already decided on still go out; the MailboxError is raised afterwards.
         """
-        report = self.intake.process_pending()
         mailbox_error: MailboxError | None = None
-        try:
-            report.merge_fetch(self._ingest(mailbox, should_stop))
-        except MailboxError as exc:
-            mailbox_error = exc
+        # Acknowledgements leave while intake works (see deliverypump).
+        with DeliveryPump(self.sender) as pump:
+            report = self.intake.process_pending()
+            try:
+                report.merge_fetch(self._ingest(mailbox, should_stop))
+            except MailboxError as exc:
+                mailbox_error = exc
         jobs = self.jobs.run_all() if with_jobs else None
-        delivery = self.sender.deliver_due()
+        # One failed connection per pass: after it the rest waits for the next pass.
+        delivery = (
+            DeliveryReport()
+            if pump.report.interrupted
+            else self.sender.deliver_due(should_stop=should_stop)
+        )
+        delivery.interrupted |= pump.report.interrupted
+        delivery.sent += pump.report.sent
+        delivery.deferred += pump.report.deferred
+        delivery.failed += pump.report.failed
         if with_jobs and mailbox_error is None:
             self.purger.run()
         done = PassReport(report, jobs, delivery)

@@ -45,6 +45,7 @@ class StoreUnavailable(Exception):
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+READ_ONLY = "mailtriage_read_only"  # an execution option: see `Store.reading`
 
 
 def make_engine(url: str, busy_timeout_seconds: float = 10) -> Engine:
@@ -141,7 +142,12 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, path: Path | None) -
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reading transaction (`Store.reading`) takes no write lock: it must not hold up
+        # intake while, say, the outbox composes mail.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def migrations_dir() -> Path:
@@ -210,6 +216,20 @@ class Store:
         except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(describe_db_error(exc)) from exc
         finally:
+            session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction for reading only: on SQLite a plain BEGIN (a snapshot, no write lock,
+        so writers are not held up). Anything written in it is rolled back."""
+        session = self._sessions()
+        try:
+            session.connection(execution_options={READ_ONLY: True})
+            yield session
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(describe_db_error(exc)) from exc
+        finally:
+            session.rollback()
             session.close()
 
     def dispose(self) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -60,7 +61,12 @@ class MessageStatus:
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("year", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("year", "seq"),
+        # `cases --overdue` and the reminder job; `cases` in order of receipt (migration 0005)
+        Index("ix_cases_first_response", "first_response_at", "first_response_due"),
+        Index("ix_cases_received", "received_at", "id"),
+    )
 
     id: Mapped[intpk]
     ref: Mapped[str] = mapped_column(String(64), unique=True)
@@ -247,6 +253,7 @@ class OutboxMail(Base):
     """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
 
     id: Mapped[intpk]
     case_id: Mapped[int | None] = mapped_column(
@@ -270,6 +277,9 @@ class OutboxMail(Base):
     next_attempt_at: Mapped[utc]
     sent_at: Mapped[utc_or_none]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Who holds the claim while the row is `sending` (`claims.ClaimOwner.token`): a claim of
+    # a process known to be gone is free at once, any other waits for `next_attempt_at`.
+    claimed_by: Mapped[str | None] = mapped_column(String(300))
 
     case: Mapped[Case | None] = relationship()
 

@@ -1,0 +1,188 @@
+"""A daemon killed with SIGKILL: nothing left running, nothing lost, nothing sent twice.
+
+The daemon runs as an operator runs it (`mailtriage run`, a process of its own) against a
+real Dovecot and a real SMTP server, and is killed the way the OOM killer or `systemctl kill`
+would kill it: no handler runs. What a user would notice afterwards: no orphaned helper
+processes, and after the restart every reporter has exactly one acknowledgement, at once
+(the dead process's claims on the outbox are taken over without waiting out the lease).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mailtriage.outgoing.claims import ClaimOwner
+from mailtriage.service.cli import main
+from tests.support.config import write_config
+from tests.support.desk import Desk
+from tests.support.dovecot import Dovecot
+from tests.support.mails import make_mail
+from tests.support.processes import descendants, running
+from tests.support.smtp import SmtpServer
+
+pytestmark = pytest.mark.integration
+
+STAFF = "security-team@example.nl"
+
+
+def _config(tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer) -> Path:
+    return write_config(
+        tmp_path,
+        {
+            "mailbox": dovecot.mailbox_section(
+                idle=True, poll_interval_seconds=30, timeout_seconds=5
+            ),
+            "smtp": smtp.smtp_config(),
+            "cases": {"staff_notify": STAFF},
+        },
+    )
+
+
+def _report(i: int) -> bytes:
+    return make_mail(
+        sender=f"Onderzoeker {i} <onderzoeker{i}@example.test>",
+        subject=f"Kwetsbaarheid {i} in het portaal",
+        body=f"Op https://portaal{i}.example.nl/login zit een lek ({i}).",
+    )
+
+
+def _start(config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mailtriage", "--config", str(config), "run"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _count(store: Path, sql: str) -> int:
+    if not store.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
+            return int(db.execute(sql).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0  # the tables are not there yet
+
+
+def _wait(condition: object, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+def _acks(smtp: SmtpServer) -> Counter[str]:
+    return Counter(
+        r.recipients[0]
+        for r in list(smtp.received)
+        if "auto-replied" in (r.message["Auto-Submitted"] or "")
+    )
+
+
+def _append(dovecot: Dovecot, count: int) -> None:
+    with dovecot.client() as client:
+        for i in range(count):
+            client.append("INBOX", _report(i))
+
+
+@pytest.mark.timed_waits  # a daemon of its own on real time
+def test_a_daemon_killed_mid_batch_leaves_none_of_its_processes_running(
+    dovecot: Dovecot, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    _append(dovecot, 120)
+    store = tmp_path / "store.sqlite"
+    daemon = _start(_config(tmp_path, dovecot, smtp))
+    try:
+        # Mid-batch: mail stored and the parse pool up (resource tracker, forkserver, worker).
+        _wait(lambda: _count(store, "SELECT count(*) FROM messages") > 0, 30, "intake to start")
+        _wait(lambda: len(descendants(daemon.pid)) >= 3, 30, "the parse pool")
+        children = descendants(daemon.pid)
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait()
+    _wait(lambda: not any(running(pid) for pid in children), 5, "the daemon's children to exit")
+
+
+@pytest.mark.timed_waits  # daemons of their own on real time
+def test_sigkills_during_a_backlog_then_one_pass_acknowledge_every_reporter_exactly_once(
+    dovecot: Dovecot, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    reports = 60
+    _append(dovecot, reports)
+    config = _config(tmp_path, dovecot, smtp)
+    store = tmp_path / "store.sqlite"
+    shuffle = random.Random(14)
+    for _ in range(3):
+        daemon = _start(config)
+        try:
+            _wait(lambda: store.exists(), 20, "the store")
+            time.sleep(shuffle.uniform(0.3, 1.5))  # a random moment of intake or delivery
+        finally:
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait()
+    assert main(["--config", str(config), "run", "--once"]) == 0
+    acks = _acks(smtp)
+    expected = {f"onderzoeker{i}@example.test" for i in range(reports)}
+    assert set(acks) == expected, f"unacknowledged: {sorted(expected - set(acks))[:5]}"
+    doubled = {address: n for address, n in acks.items() if n > 1}
+    # A kill between the server accepting a mail and its record sends it again: at most
+    # one record's worth (outbox.RECORD_EVERY) per kill.
+    assert sum(n - 1 for n in doubled.values()) <= 3 * 10, doubled
+    assert _count(store, "SELECT count(*) FROM outbox WHERE status != 'sent'") == 0
+
+
+def test_a_dead_local_senders_claims_are_taken_over_at_once_another_hosts_after_the_lease(
+    dovecot: Dovecot, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """The claims a killed sender left: a process of this host that is gone is known to be
+    gone, so its mail goes out in the very next pass; a claim made on another host cannot be
+    checked and waits for its lease (5 minutes) to run out."""
+    desk = Desk(tmp_path, dovecot, smtp)
+    smtp.stop()  # nothing leaves in the first pass: the acknowledgements stay queued
+    desk.deliver(
+        make_mail(sender="Eerste Melder <eerste@example.test>", body="Lek in het portaal."),
+        make_mail(sender="Tweede Melder <tweede@example.test>", body="Lek in de app."),
+    )
+    desk.run_once()
+    smtp.start()
+    dead = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mailtriage.outgoing.claims import ClaimOwner as O; print(O.current().token)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    me = ClaimOwner.current()
+    remote = ClaimOwner("another-host.example.nl", me.boot, me.pid, me.started).token
+    lease_end = (desk.clock.now + dt.timedelta(minutes=5)).astimezone(dt.UTC)
+    with contextlib.closing(desk.db()) as db, db:
+        # As a sender leaves them when it is killed between claim and send.
+        for address, owner in (("eerste@example.test", dead), ("tweede@example.test", remote)):
+            db.execute(
+                "update outbox set status = 'sending', claimed_by = ?, next_attempt_at = ?"
+                " where recipient = ?",
+                (owner, lease_end.strftime("%Y-%m-%d %H:%M:%S.%f"), address),
+            )
+    desk.run_once()
+    assert len(desk.sent_to("eerste@example.test")) == 1, "the dead process's claim is free"
+    assert desk.sent_to("tweede@example.test") == [], "another host's claim keeps its lease"
+    desk.clock.advance(dt.timedelta(minutes=5, seconds=1))
+    desk.run_once()
+    assert len(desk.sent_to("tweede@example.test")) == 1
+    assert len(desk.sent_to("eerste@example.test")) == 1

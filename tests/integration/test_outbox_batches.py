@@ -1,0 +1,85 @@
+"""`run --once` sends the whole outbox, however much is due.
+
+Before, one pass stopped after three rounds of 500 mails and left the rest for a later pass
+although the command promises to send the outbox. Here 1,600 notices wait (what a burst of
+800 reports queues) and one `run --once` must deliver every one, each exactly once. The
+transport is the Maildir one (a real folder a real MTA could pick up), so the test stays
+fast; the SMTP path is the same code (`OutboxSender`), exercised by the other tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mailtriage.config import load_config
+from mailtriage.mailbox.maildir import ensure_maildir
+from mailtriage.service.cli import main
+from mailtriage.service.wiring import build
+from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
+from tests.support.config import write_config
+
+pytestmark = pytest.mark.integration
+
+STAFF = "security-team@example.nl"
+
+
+def test_one_run_once_sends_every_due_row_however_many(tmp_path: Path) -> None:
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    ensure_maildir(inbox)
+    ensure_maildir(outbox)
+    config = write_config(
+        tmp_path,
+        {
+            "mailbox": {"source": "maildir", "path": str(inbox)},
+            "smtp": {
+                "transport": "maildir",
+                "path": str(outbox),
+                "from_address": "security@example.nl",
+            },
+            "cases": {"staff_notify": STAFF},
+        },
+    )
+    clock = FakeClock(QUIET_WORKDAY_MORNING)
+    app = build(load_config(config), clock)
+    try:
+        with app.store.session() as session:
+            for n in range(1600):
+                app.replies.notify_staff(
+                    session, "staff_purge_incomplete", {"wal_bytes": 4096 + n, "attempts": 4}
+                )
+    finally:
+        app.close()
+
+    assert main(["--config", str(config), "run", "--once"], clock=clock) == 0
+
+    delivered = list((outbox / "new").iterdir()) + list((outbox / "cur").iterdir())
+    assert len(delivered) == 1600
+    with sqlite3.connect(tmp_path / "store.sqlite") as db:
+        statuses = dict(db.execute("select status, count(*) from outbox group by status"))
+    assert statuses == {"sent": 1600}
+
+
+def test_an_empty_store_lists_no_cases_in_either_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The listing is written row by row now; with no row it still says so as it did."""
+    config = write_config(
+        tmp_path,
+        {
+            "mailbox": {"source": "maildir", "path": str(tmp_path / "inbox")},
+            "smtp": {
+                "transport": "maildir",
+                "path": str(tmp_path / "out"),
+                "from_address": "security@example.nl",
+            },
+        },
+    )
+    clock = FakeClock(QUIET_WORKDAY_MORNING)
+    assert main(["--config", str(config), "cases", "--json"], clock=clock) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["--config", str(config), "cases"], clock=clock) == 0
+    assert capsys.readouterr().out == "no cases\n"
