@@ -13,6 +13,10 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # offset from now, not "@instant", so every process the tests start (the CLI as an operator
 # runs it, parse workers) shares one timeline instead of each starting at the instant anew.
 FAKETIME_INSTANTS ?= 2026-12-07T18:30:00 2027-03-28T01:30:00 2026-12-31T23:30:00
+# The faketime rounds run in parallel workers (pytest-xdist): each test starts its own Dovecot,
+# SMTP server and store on free ports, and much of a test's time is spent waiting on them, so
+# two workers halve a round even on 2 cores (measured: 6 min 36 s -> 3 min 21 s under load).
+FAKETIME_WORKERS ?= auto
 
 .PHONY: test test-plain test-faketime demo lint dovecot gnupg faketime systemd-tools p7zip chromium venv clean bench
 
@@ -91,8 +95,8 @@ test-faketime: $(VENV)/.installed-test dovecot gnupg faketime p7zip
 		offset=$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) )); \
 		echo "integration tests with the machine's clock at $$at UTC (libfaketime)"; \
 		TZ=UTC faketime -f "$$(printf '%+d' $$offset)" $(BIN)/python -m pytest -q \
-			-p no:cacheprovider -m "integration and not timed_waits" tests/integration \
-			$(PYTEST_ARGS); \
+			-p no:cacheprovider -n $(FAKETIME_WORKERS) -m "integration and not timed_waits" \
+			tests/integration $(PYTEST_ARGS); \
 	done
 
 demo: $(VENV)/.installed
