@@ -19,6 +19,7 @@ import pytest
 from tests.support.config import write_config
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
+from tests.support.postgres import connect_store
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,7 @@ def folder_count(server: Dovecot, folder: str) -> int:
 
 
 def store(tmp_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(tmp_path / "store.sqlite")
+    return connect_store(tmp_path)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("corpus", corpora())

@@ -19,6 +19,7 @@ from mailtriage.service.cli import main
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.mails import make_mail
+from tests.support.postgres import connect_store
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ class Desk:
         return json.loads(out)
 
     def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.root / "store.sqlite")
+        return connect_store(self.root)  # type: ignore[no-any-return]
 
     def folder(self, name: str) -> list[Path]:
         return sorted((self.inbox / f".{name}" / "cur").glob("*"))

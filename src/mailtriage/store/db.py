@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -155,7 +155,10 @@ def migrations_dir() -> Path:
 def alembic_config(engine: Engine) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrations_dir()))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Alembic's config is a ConfigParser: a percent-encoded URL (a socket folder, a password
+    # with symbols) needs its % doubled.
+    url = engine.url.render_as_string(hide_password=False)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
@@ -191,12 +194,15 @@ class Store:
         self.url = url
         self.engine = make_engine(url, busy_timeout_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Set while a daemon holds the cluster lease (store/lease.py): called as the last
+        # statement of every transaction, it refuses the commit of a deposed daemon.
+        self.fence: Callable[[Session], None] | None = None
 
     def upgrade(self) -> None:
         upgrade(self.engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, fenced: bool = True) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error.
 
         Failures of the database itself (locked, disk full, gone) come out as StoreUnavailable:
@@ -207,6 +213,9 @@ class Store:
         try:
             with session.begin():
                 yield session
+                if fenced and self.fence is not None:
+                    session.flush()  # the writes first: the check must be the last word
+                    self.fence(session)
         except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(describe_db_error(exc)) from exc
         finally:

@@ -1,0 +1,45 @@
+"""cluster lease: one active daemon per store, fenced by an epoch (issue 15)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-01 06:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    lease = op.create_table(
+        "cluster_lease",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("holder", sa.String(length=300), nullable=True),
+        sa.Column("node_name", sa.String(length=200), nullable=True),
+        sa.Column("epoch", sa.Integer(), nullable=False),
+        sa.Column("acquired_s", sa.Float(), nullable=True),
+        sa.Column("expires_s", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cluster_lease")),
+    )
+    # The row exists from the start: taking the lease is always an UPDATE of it, never an
+    # INSERT two daemons could race on.
+    op.bulk_insert(lease, [{"id": 1, "holder": None, "node_name": None, "epoch": 0}])
+    op.create_table(
+        "cluster_nodes",
+        sa.Column("holder", sa.String(length=300), nullable=False),
+        sa.Column("node_name", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("seen_s", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("holder", name=op.f("pk_cluster_nodes")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("cluster_nodes")
+    op.drop_table("cluster_lease")
