@@ -1,5 +1,7 @@
 """cluster lease: one active daemon per store, fenced by an epoch (issue 15)
 
+On PostgreSQL also: no planner statistics for the columns holding a reporter's address.
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 06:00:00
@@ -38,6 +40,22 @@ def upgrade() -> None:
         sa.Column("seen_s", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("holder", name=op.f("pk_cluster_nodes")),
     )
+
+
+    if op.get_bind().dialect.name == "postgresql":
+        # ANALYZE copies sample values of a column (most common values, histogram bounds)
+        # into pg_statistic, where a purge cannot erase them: collect none for the columns
+        # that hold a reporter's address or name.
+        for table, column in PERSONAL_COLUMNS:
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS 0")
+
+
+PERSONAL_COLUMNS = (
+    ("cases", "reporter_address"),
+    ("cases", "reporter_name"),
+    ("messages", "from_address"),
+    ("outbox", "recipient"),
+)
 
 
 def downgrade() -> None:

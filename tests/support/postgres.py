@@ -267,3 +267,16 @@ def sqlite_only(reason: str) -> Any:
     import pytest
 
     return pytest.mark.skipif(on_postgres(), reason=f"SQLite only: {reason}")
+
+
+def table_files(directory: Path) -> list[Path]:
+    """After a CHECKPOINT, every file of the test's database in the data directory
+    (base/<oid>/: tables, TOAST tables, indexes, free-space maps): where erased rows linger."""
+    srv = server()
+    name = database_for(directory)
+    srv.checkpoint()
+    with srv.connect("postgres") as conn:
+        row = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    assert row is not None
+    folder = srv.data / "base" / str(row[0])
+    return sorted(p for p in folder.iterdir() if p.is_file())
