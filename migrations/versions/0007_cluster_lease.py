@@ -43,6 +43,10 @@ def upgrade() -> None:
 
 
     if op.get_bind().dialect.name == "postgresql":
+        # SQLite never enforced the length; PostgreSQL refuses "staff-unauthenticated" (21).
+        op.alter_column(
+            "messages", "category", type_=sa.String(length=32), existing_type=sa.String(16)
+        )
         # ANALYZE copies sample values of a column (most common values, histogram bounds)
         # into pg_statistic, where a purge cannot erase them: collect none for the columns
         # that hold a reporter's address or name.

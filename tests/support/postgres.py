@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.types.string import TextLoader
 
 BACKEND_VARIABLE = "MAILTRIAGE_TEST_STORE"
 START_TIMEOUT_S = 30.0
@@ -220,6 +221,9 @@ class StoreConnection:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
+        # JSON columns as text, as SQLite gives them: the tests json.loads what they read.
+        for name in ("json", "jsonb"):
+            conn.adapters.register_loader(name, TextLoader)
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> _Cursor:
         translated = re.sub(r"\?", "%s", sql.replace("%", "%%"))

@@ -18,6 +18,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
 
 from mailtriage.config import ClusterConfig
 from mailtriage.store.db import Store, StoreUnavailable
@@ -36,6 +39,21 @@ def describe_active(view: LeaseView) -> str:
     return f"{view.node_name} since {since}"
 
 
+def _end_idle_transactions(store: Store, lease_seconds: float) -> None:
+    """On PostgreSQL, have the server end any transaction of ours left idle for a lease's
+    length: a daemon paused mid-transaction (SIGSTOP, a frozen VM) would otherwise hold its
+    row locks, and the lease row's, and keep the standby from ever taking over."""
+    timeout_ms = max(int(lease_seconds * 1000), 1000)
+
+    @event.listens_for(store.engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
+        dbapi_connection.commit()
+
+    store.engine.dispose()  # connections opened before this get the setting too
+
+
 class Cluster:
     """The lease as one daemon process uses it."""
 
@@ -47,6 +65,8 @@ class Cluster:
         self._active = threading.Event()
         self._stop_renewing = threading.Event()
         self._renewer: threading.Thread | None = None
+        if store.engine.dialect.name == "postgresql":
+            _end_idle_transactions(store, config.lease_seconds)
 
     @property
     def active(self) -> bool:

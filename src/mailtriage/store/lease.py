@@ -130,6 +130,9 @@ class Lease:
         Runs in the caller's transaction, which locks the row (FOR UPDATE on PostgreSQL; on
         SQLite the transaction holds the write lock already).
         """
+        if session.get_bind().dialect.name == "postgresql":
+            # A takeover must not hang on a lock a paused leader holds: give up this poll.
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
         view = read_lease(session, lock="update")
         expires = view.now_s + self.lease_seconds
         if view.holder == self.holder and view.epoch == self.epoch:

@@ -136,7 +136,7 @@ class StoredMessage(Base):
     stored_at: Mapped[utc]
     arrived_at: Mapped[utc]
     status: Mapped[str] = mapped_column(String(16), index=True)
-    category: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))  # "staff-unauthenticated": 21
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
