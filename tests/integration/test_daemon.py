@@ -101,7 +101,7 @@ def test_a_report_is_acknowledged_within_seconds_through_idle(
 ) -> None:
     daemon = start_daemon(desk_config(tmp_path, dovecot, smtp))
     try:
-        wait_for(lambda: (tmp_path / "store.sqlite").exists(), 20, "the store")
+        wait_for(lambda: _count(tmp_path, "alembic_version") > 0, 20, "the store")
         time.sleep(1.0)  # let the first pass finish and IDLE begin
         with dovecot.client() as client:
             client.append("INBOX", report(1))
@@ -197,5 +197,5 @@ def _count(tmp_path: Path, table: str) -> int:
     try:
         with connect_store(tmp_path) as db:
             return int(db.execute(f"select count(*) from {table}").fetchone()[0])
-    except (sqlite3.OperationalError, psycopg.OperationalError):
+    except (sqlite3.OperationalError, psycopg.OperationalError, psycopg.errors.UndefinedTable):
         return 0

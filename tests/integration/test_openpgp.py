@@ -50,7 +50,7 @@ from tests.support.pgp import (
     signed_then_encrypted,
     thunderbird,
 )
-from tests.support.postgres import connect_store
+from tests.support.postgres import connect_store, on_postgres, table_files
 from tests.support.smtp import Received, SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -351,7 +351,10 @@ def test_mail_the_desk_cannot_decrypt_opens_a_case_is_acknowledged_and_staff_hea
 
 def store_and_mailbox_files(desk: Desk, dovecot: Dovecot) -> list[Path]:
     roots = [desk.root, dovecot.maildir()]
-    return [p for root in roots for p in sorted(root.rglob("*")) if p.is_file()]
+    found = [p for root in roots for p in sorted(root.rglob("*")) if p.is_file()]
+    if on_postgres():  # the store is not in the desk's folder: its table files, checkpointed
+        found += table_files(desk.root)
+    return found
 
 
 def traces(paths: list[Path], needles: list[bytes]) -> list[str]:

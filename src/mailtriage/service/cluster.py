@@ -90,7 +90,7 @@ class Cluster:
             view = self.lease.try_acquire(session)
         if self.lease.held:
             if not self._active.is_set():
-                log.info("active on this store (epoch %d)", view.epoch)
+                log.debug("active on this store (epoch %d)", view.epoch)
             self._renewed_at = started
             self.store.fence = self.lease.fence
             self._active.set()
@@ -111,6 +111,7 @@ class Cluster:
                 stop.wait(self.poll_seconds)
                 continue
             if self.lease.held:
+                log.info("active on this store (epoch %d)", view.epoch)
                 self.start_renewing()
                 return True
             if announced != (view.holder, view.epoch):
