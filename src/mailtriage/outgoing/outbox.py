@@ -111,6 +111,14 @@ def automatic_mails_since(
     return {recipient: count for recipient, count in rows}
 
 
+def _lock_row(session: Session, row_id: int) -> bool:
+    """Lock outbox row `row_id` for this transaction; False when another one holds it."""
+    locked = session.scalar(
+        select(OutboxMail.id).where(OutboxMail.id == row_id).with_for_update(skip_locked=True)
+    )
+    return locked is not None
+
+
 class OutboxSender:
     """Delivers due outbox rows through a transport."""
 
@@ -194,6 +202,11 @@ class OutboxSender:
     def _claim(self, row_id: int) -> tuple[str, bytes, str] | None:
         now = self.clock()
         with self.store.session() as session:
+            # Issue 15: a row another transaction holds is skipped, not waited for
+            # (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises).
+            # The claim is fenced by the cluster lease's epoch when the session commits.
+            if not _lock_row(session, row_id):
+                return None
             claimed = session.execute(
                 update(OutboxMail)
                 .where(

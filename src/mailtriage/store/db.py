@@ -7,6 +7,10 @@ busy timeout so a second process waits for the lock instead of failing at once. 
 start with BEGIN IMMEDIATE: a writer takes the lock up front, which avoids the WAL "stale
 snapshot" failure when two processes (the daemon and an MTA pipe) write at once.
 
+On PostgreSQL (`postgresql+psycopg://`) the server takes care of durability and access;
+those SQLite settings, the file modes below and the WAL checks of the purge do not apply
+there, and raw mail is sent in binary (see `_configure_postgresql`).
+
 The SQLite files hold every report and reporter address, so they are the owner's alone: the
 store's folder 0700 and its files (database, -wal, -shm, -journal) 0600, whichever process
 creates them and under whatever umask (an MTA pipe or a manual run inherits 0022, not the
@@ -55,7 +59,21 @@ def make_engine(url: str, busy_timeout_seconds: float = 10) -> Engine:
         engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds}, future=True)
         _configure_sqlite(engine, int(busy_timeout_seconds * 1000), path)
         return engine
-    return create_engine(url, pool_pre_ping=True, future=True)
+    engine = create_engine(url, pool_pre_ping=True, future=True)
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """Raw mail goes to PostgreSQL in binary: psycopg's default text format would first
+    escape a 25 MB message into a 50 MB hex string, a second and bigger copy in memory."""
+    from psycopg.types.string import BytesBinaryDumper
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        for kind in (bytes, bytearray, memoryview):
+            dbapi_connection.adapters.register_dumper(kind, BytesBinaryDumper)
 
 
 def sqlite_file(url: str) -> Path | None:
