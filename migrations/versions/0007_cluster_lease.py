@@ -41,7 +41,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("holder", name=op.f("pk_cluster_nodes")),
     )
 
-
     if op.get_bind().dialect.name == "postgresql":
         # SQLite never enforced the length; PostgreSQL refuses "staff-unauthenticated" (21).
         op.alter_column(
