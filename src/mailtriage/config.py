@@ -110,6 +110,20 @@ class StoreConfig:
     busy_timeout_seconds: int = 10
 
 
+def _host_name() -> str:
+    import socket
+
+    return socket.gethostname() or "localhost"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Several daemons on one store: this node's name, and how long its lease lasts unrenewed."""
+
+    node_name: str = field(default_factory=_host_name)
+    lease_seconds: int = 15
+
+
 @dataclass(frozen=True)
 class CasesConfig:
     ref_prefix: str = "PZEM-SEC"
@@ -227,6 +241,7 @@ class Config:
     pgp: PgpConfig = field(default_factory=PgpConfig)
     oauth2: OAuth2Config | None = None
     obligations: ObligationsConfig = field(default_factory=ObligationsConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     source_path: Path | None = None
 
     @property
@@ -260,6 +275,7 @@ SECTIONS: dict[str, type] = {
     "pgp": PgpConfig,
     "oauth2": OAuth2Config,
     "obligations": ObligationsConfig,
+    "cluster": ClusterConfig,
 }
 
 # Sections that are absent (None) unless the config has them.

@@ -21,11 +21,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.support.config import write_config
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
+from tests.support.postgres import connect_store
 from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -99,7 +101,7 @@ def test_a_report_is_acknowledged_within_seconds_through_idle(
 ) -> None:
     daemon = start_daemon(desk_config(tmp_path, dovecot, smtp))
     try:
-        wait_for(lambda: (tmp_path / "store.sqlite").exists(), 20, "the store")
+        wait_for(lambda: _count(tmp_path, "alembic_version") > 0, 20, "the store")
         time.sleep(1.0)  # let the first pass finish and IDLE begin
         with dovecot.client() as client:
             client.append("INBOX", report(1))
@@ -193,7 +195,7 @@ def test_systemd_hears_ready_watchdog_and_stopping(
 
 def _count(tmp_path: Path, table: str) -> int:
     try:
-        with sqlite3.connect(tmp_path / "store.sqlite", timeout=1) as db:
+        with connect_store(tmp_path) as db:
             return int(db.execute(f"select count(*) from {table}").fetchone()[0])
-    except sqlite3.OperationalError:
+    except (sqlite3.OperationalError, psycopg.OperationalError, psycopg.errors.UndefinedTable):
         return 0

@@ -21,7 +21,6 @@ import io
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -39,6 +38,7 @@ from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.graph import GraphStandIn
 from tests.support.mails import make_mail
+from tests.support.postgres import connect_store
 
 pytestmark = pytest.mark.integration
 
@@ -211,7 +211,7 @@ def test_sendmail_refusals_keep_the_acknowledgement_unless_graph_rejects_the_mai
     desk = GraphDesk(tmp_path, graph)
 
     def outbox_row(reporter: str) -> tuple[str, str | None]:
-        with contextlib.closing(sqlite3.connect(tmp_path / "store.sqlite")) as db:
+        with contextlib.closing(connect_store(tmp_path)) as db:
             row = db.execute(
                 "SELECT status, last_error FROM outbox WHERE recipient = ?", (reporter,)
             ).fetchone()
@@ -304,7 +304,7 @@ def test_a_crash_between_storing_and_moving_loses_and_doubles_nothing(
             process.kill()
             process.wait()
     # Killed after the store committed and before anything was moved or sent.
-    with contextlib.closing(sqlite3.connect(tmp_path / "store.sqlite")) as db:
+    with contextlib.closing(connect_store(tmp_path)) as db:
         assert db.execute("SELECT count(*) FROM messages").fetchone() == (3,)
     assert len(graph.in_folder("inbox")) == 3
     assert graph.sent == []

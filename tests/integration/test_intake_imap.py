@@ -6,6 +6,7 @@ operator would start it, and the tests look at the store and at the IMAP folders
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -14,11 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.support.config import write_config
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
+from tests.support.postgres import connect_store
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +67,7 @@ def folder_count(server: Dovecot, folder: str) -> int:
 
 
 def store(tmp_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(tmp_path / "store.sqlite")
+    return connect_store(tmp_path)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("corpus", corpora())
@@ -143,14 +146,13 @@ def test_sigkill_in_the_middle_of_200_messages_loses_and_doubles_nothing(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    db_path = tmp_path / "store.sqlite"
     stored_at_kill = 0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and daemon.poll() is None:
         try:
-            with sqlite3.connect(db_path, timeout=0.05) as db:
+            with contextlib.closing(connect_store(tmp_path)) as db:
                 stored_at_kill = db.execute("select count(*) from messages").fetchone()[0]
-        except sqlite3.OperationalError:
+        except (sqlite3.OperationalError, psycopg.OperationalError):
             stored_at_kill = 0
         if stored_at_kill > 0:
             daemon.send_signal(signal.SIGKILL)
@@ -170,7 +172,7 @@ def test_sigkill_in_the_middle_of_200_messages_loses_and_doubles_nothing(
     assert db.execute("select count(distinct sha256) from messages").fetchone()[0] == total
     assert db.execute("select count(*) from cases").fetchone()[0] == total
     per_case = db.execute(
-        "select max(n) from (select count(*) n from messages group by case_id)"
+        "select max(n) from (select count(*) n from messages group by case_id) as per_case"
     ).fetchone()[0]
     assert per_case == 1
     assert db.execute("select count(*) from messages where status != 'case'").fetchone()[0] == 0

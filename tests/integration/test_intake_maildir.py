@@ -19,6 +19,7 @@ from mailtriage.service.cli import main
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.mails import make_mail
+from tests.support.postgres import connect_store, sqlite_only
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ class Desk:
         return json.loads(out)
 
     def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.root / "store.sqlite")
+        return connect_store(self.root)  # type: ignore[no-any-return]
 
     def folder(self, name: str) -> list[Path]:
         return sorted((self.inbox / f".{name}" / "cur").glob("*"))
@@ -249,6 +250,10 @@ def test_ingest_reads_a_file_or_stdin_and_exits_0_once_stored(
     assert desk.db().execute("select count(*) from messages").fetchone()[0] == 2
 
 
+@sqlite_only(
+    "BEGIN EXCLUSIVE locks the whole SQLite file; PostgreSQL has no store-wide write lock "
+    "(an unreachable PostgreSQL is test_ingest_exits_75_while_postgresql_is_unreachable)"
+)
 def test_ingest_exits_75_while_the_store_is_locked_and_writes_nothing(
     tmp_path: Path, capsys
 ) -> None:
@@ -296,3 +301,14 @@ def test_a_full_disk_is_a_clear_error_and_leaves_the_store_consistent(
         db.close()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_ingest_exits_75_while_postgresql_is_unreachable(tmp_path: Path, capsys) -> None:
+    """An MTA pipe into a desk whose PostgreSQL is down: 75, so the MTA keeps the mail."""
+    gone = tmp_path / "no-server-here"
+    desk = Desk(tmp_path, store={"url": f"postgresql+psycopg://mailtriage@/desk?host={gone}"})
+    mail_file = tmp_path / "report.eml"
+    mail_file.write_bytes(make_mail())
+    code, _, err = desk.cli(capsys, "ingest", str(mail_file))
+    assert code == 75
+    assert "store" in err.lower()

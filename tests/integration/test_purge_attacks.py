@@ -37,6 +37,7 @@ from tests.integration.test_purge import (
 from tests.support.desk import STAFF_NOTIFY, Desk
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
+from tests.support.postgres import sqlite_only
 from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -195,6 +196,10 @@ def reader_holding(db: Path) -> Iterator[None]:
         process.wait(timeout=10)
 
 
+@sqlite_only(
+    "a reader's snapshot keeping SQLite from truncating its WAL; on PostgreSQL the purge's "
+    "VACUUM FULL waits for such a reader's lock instead, and pg_wal is the operator's (README)"
+)
 def test_purge_fails_loudly_while_a_reader_blocks_the_wal_and_finishes_once_it_is_gone(
     tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer
 ) -> None:
@@ -233,6 +238,10 @@ def test_purge_fails_loudly_while_a_reader_blocks_the_wal_and_finishes_once_it_i
     assert traces_in_files(desk_files(desk), SANNE_TRACES) == []
 
 
+@sqlite_only(
+    "a reader's snapshot keeping SQLite from truncating its WAL; on PostgreSQL the purge's "
+    "VACUUM FULL waits for such a reader's lock instead, and pg_wal is the operator's (README)"
+)
 def test_the_daemons_purge_job_owes_the_truncation_to_its_next_run(
     tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.support.postgres import store_url
+
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
@@ -26,7 +28,8 @@ def write_config(directory: Path, sections: dict[str, dict[str, Any]]) -> Path:
             "path": str(directory / "outbox"),
             "from_address": "security@example.nl",
         },
-        "store": {"url": f"sqlite:///{directory / 'store.sqlite'}"},
+        # SQLite, or a fresh PostgreSQL database when MAILTRIAGE_TEST_STORE=postgresql.
+        "store": {"url": store_url(directory)},
     }
     for name, values in sections.items():
         if values is None:

@@ -23,6 +23,7 @@ from mailtriage.service.cli import main
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
 from tests.support.dovecot import Dovecot
+from tests.support.postgres import connect_store
 from tests.support.smtp import Received, SmtpServer
 
 STAFF_NOTIFY = "security-team@example.nl"
@@ -100,7 +101,8 @@ class Desk:
         return self.case(found[0]["ref"])
 
     def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.root / "store.sqlite")
+        """The store, for a look inside: SQLite, or PostgreSQL through the same calls."""
+        return connect_store(self.root)  # type: ignore[no-any-return]
 
     # -- mail out --------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ from mailtriage.store.models import (
     RawMessage,
     StoredMessage,
 )
+from mailtriage.store.pgerase import vacuum_full
 from mailtriage.store.rawstore import erase_raw
 
 log = logging.getLogger(__name__)
@@ -449,6 +450,10 @@ class Purger:
     def _compact(self) -> _Compaction:
         """Checkpoint the WAL into the file and truncate it, verified; vacuum when much
         space is free (and only once the WAL is out of the way)."""
+        if self.store.engine.dialect.name == "postgresql":
+            # Rewrite the tables: PostgreSQL keeps erased rows' bytes until then.
+            vacuumed = bool(vacuum_full(self.store.engine))
+            return _Compaction(vacuumed=vacuumed, truncated=True, wal_bytes=0)
         if self.store.engine.dialect.name != "sqlite":
             return _Compaction(vacuumed=False, truncated=True, wal_bytes=0)
         # Outside any transaction (the store's connections BEGIN IMMEDIATE, and SQLite

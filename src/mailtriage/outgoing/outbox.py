@@ -145,6 +145,19 @@ class _Prepared:
     error: str | None = None
 
 
+def _lockable(session: Session, row_ids: list[int]) -> list[int]:
+    """Of `row_ids`, those this transaction could lock: a row another transaction holds is
+    skipped, not waited for (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already serialises writers, and the clause is left out there)."""
+    return list(
+        session.scalars(
+            select(OutboxMail.id)
+            .where(OutboxMail.id.in_(row_ids))
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
 class OutboxSender:
     """Delivers due outbox rows through a transport, in batches over one connection.
 
@@ -304,10 +317,13 @@ class OutboxSender:
             prepared = [self._prepare(session, row, now) for row in rows]
         last = prepared[-1].id
         with self.store.session() as session:
+            # Issue 15: rows another sender's transaction holds are skipped, not waited for;
+            # the claim is fenced by the cluster lease's epoch when the session commits.
+            lockable = _lockable(session, [p.id for p in prepared])
             won = set(
                 session.scalars(
                     update(OutboxMail)
-                    .where(OutboxMail.id.in_([p.id for p in prepared]), self._due(now, gone))
+                    .where(OutboxMail.id.in_(lockable), self._due(now, gone))
                     .values(
                         status=OutboxStatus.SENDING,
                         claimed_by=owner,

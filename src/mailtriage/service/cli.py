@@ -39,6 +39,7 @@ from mailtriage.outgoing.transport.base import DeliveryError
 from mailtriage.policy.cases import State
 from mailtriage.policy.metrics import MonthFigures, write_csv
 from mailtriage.policy.workdays import first_response_due
+from mailtriage.service.cluster import Cluster, describe_active
 from mailtriage.service.daemon import Daemon
 from mailtriage.service.listing import cases_with_counts, write_cases_json, write_cases_table
 from mailtriage.service.oauth2_wiring import mail_token_source
@@ -210,12 +211,23 @@ def _fail(message: str, code: int) -> int:
 
 def cmd_run(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     app = build(config, clock)
+    cluster = Cluster(app.store, config.cluster)
     try:
         if args.once:
+            # One pass is intake, outbox and jobs too: only with the lease, like the daemon.
+            view = cluster.try_acquire()
+            if not cluster.active:
+                print(
+                    f"mailtriage: standby (active: {describe_active(view)}); nothing done",
+                    file=sys.stderr,
+                )
+                return EXIT_TEMPFAIL
+            cluster.start_renewing()  # a long pass must not let the lease lapse
             app.one_pass()
             return EXIT_OK
-        return Daemon(app, Notifier.from_env()).run()
+        return Daemon(app, Notifier.from_env(), cluster).run()
     finally:
+        cluster.release()
         app.close()
 
 

@@ -10,6 +10,10 @@ A lost IMAP or SMTP server is retried with exponential backoff, never a crash. S
 SIGINT ends the batch in hand and stops within seconds. Under systemd (`Type=notify`) the
 daemon reports READY once the store is migrated and the first pass is done, pings the
 watchdog only from the main loop (a hung loop gets restarted), and keeps a status line.
+
+Several daemons may share one store (service/cluster.py): only the one holding the lease
+works; the others are READY with `STATUS=standby (active: node-a since …)` and take over
+when the lease lapses. A deposed daemon stops working at once and waits as standby again.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from mailtriage.mailbox.base import Mailbox, MailboxError
+from mailtriage.service.cluster import Cluster, describe_active
 from mailtriage.service.systemd import Notifier
 from mailtriage.service.wiring import App
 from mailtriage.store.db import StoreUnavailable
+from mailtriage.store.lease import LeaseView
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +56,9 @@ SCHEDULE: tuple[tuple[str, int], ...] = (
 
 
 class Daemon:
-    def __init__(self, app: App, notifier: Notifier) -> None:
+    def __init__(self, app: App, notifier: Notifier, cluster: Cluster | None = None) -> None:
         self.app = app
+        self.cluster = cluster or Cluster(app.store, app.config.cluster)
         self.config = app.config
         self.clock = app.clock
         self.notifier = notifier
@@ -63,6 +70,30 @@ class Daemon:
 
     def run(self) -> int:
         self._install_signal_handlers()
+        cluster = self.cluster
+        try:
+            # Standby until the lease is ours; a deposed daemon goes back to standby.
+            while cluster.wait_until_active(self.stop, self._standby):
+                self._serve()
+                if not self.stop.is_set():
+                    log.warning("deposed: waiting as standby")
+                    self.notifier.status("deposed: waiting as standby")
+        finally:
+            cluster.release()
+            log.info("stopped")
+        return 0
+
+    def _standby(self, view: LeaseView) -> None:
+        status = f"standby (active: {describe_active(view)})"
+        if not self._ready:
+            self._ready = True
+            self.notifier.ready(status)
+        else:
+            self.notifier.status(status)
+        self.notifier.watchdog()
+
+    def _serve(self) -> None:
+        """Intake, outbox and jobs, for as long as this daemon holds the lease."""
         scheduler = BackgroundScheduler(
             timezone=self.config.deadlines.tz,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
@@ -91,11 +122,10 @@ class Daemon:
         try:
             self._loop()
         finally:
-            self.notifier.stopping("stopping")
+            if self.stop.is_set():
+                self.notifier.stopping("stopping")
             scheduler.shutdown(wait=True)
             self._close_mailbox()
-            log.info("stopped")
-        return 0
 
     def _install_signal_handlers(self) -> None:
         def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -110,7 +140,7 @@ class Daemon:
 
     def _loop(self) -> None:
         backoff = 1.0
-        while not self.stop.is_set():
+        while not self.stop.is_set() and self.cluster.active:
             try:
                 self._pass()
                 backoff = 1.0
@@ -163,11 +193,11 @@ class Daemon:
         """Called about once a second while waiting, and between batches: the loop is alive,
         so ping the watchdog; True when the daemon should stop."""
         self.notifier.watchdog()
-        return self.stop.is_set()
+        return self.stop.is_set() or not self.cluster.active
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds  # a duration: immune to clock steps
-        while not self.stop.is_set():
+        while not self.stop.is_set() and self.cluster.active:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
@@ -186,7 +216,7 @@ class Daemon:
         """A job that logs its failure in one line and waits for its next turn."""
 
         def run() -> None:
-            if self.stop.is_set():
+            if self.stop.is_set() or not self.cluster.active:
                 return
             try:
                 job()

@@ -4,7 +4,8 @@ It runs next to the daemon, as another process, so it can only show what the dae
 in the store: the outbox, the quarantine, the open and overdue cases, and (with OAuth2) when
 the daemon's access token runs out and when a configured client certificate expires, and
 the reporting steps (`#exploited`, `#incident`) not yet filed. The
-token itself never leaves the daemon's memory. (Issue 15 adds the cluster's node and lease.)
+token itself never leaves the daemon's memory. The cluster line names the node holding the
+store's lease, since when, the lease's epoch and the standbys (store/lease.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mailtriage.mailbox.oauth2 import load_certificate
 from mailtriage.policy.cases import State
 from mailtriage.service.oauth2_wiring import recorded_token, uses_oauth2
 from mailtriage.store.db import Store
+from mailtriage.store.lease import cluster_status
 from mailtriage.store.models import Case, MessageStatus, OutboxMail, OutboxStatus, StoredMessage
 
 
@@ -46,7 +48,9 @@ def status_object(config: Config, store: Store, clock: Clock) -> dict[str, Any]:
             )
         )
         steps = obligations.open_steps(session)
+        cluster = cluster_status(session)
     return {
+        "cluster": cluster,
         "outbox": {
             "pending": int(outbox.get(OutboxStatus.PENDING, 0)),
             "failed": int(outbox.get(OutboxStatus.FAILED, 0)),
@@ -86,7 +90,18 @@ def oauth2_status(config: Config, store: Store, now: dt.datetime) -> dict[str, A
 
 
 def status_lines(status: dict[str, Any], tz: dt.tzinfo) -> list[str]:
+    cluster = status["cluster"]
+    if cluster["active_node"] is None:
+        active = f"no node active (epoch {cluster['epoch']})"
+    else:
+        since = dt.datetime.fromisoformat(cluster["active_since"]).astimezone(tz)
+        active = (
+            f"active: {cluster['active_node']} since {since.isoformat(timespec='seconds')}"
+            f", epoch {cluster['epoch']}"
+        )
+    standbys = ", ".join(node["node"] for node in cluster["standbys"]) or "none"
     lines = [
+        f"cluster: {active}; standby: {standbys}",
         f"outbox: {status['outbox']['pending']} pending, {status['outbox']['failed']} failed",
         f"quarantine: {status['quarantine']}",
         f"cases: {status['cases']['open']} open, {status['cases']['overdue']} overdue",

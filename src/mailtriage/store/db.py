@@ -7,6 +7,10 @@ busy timeout so a second process waits for the lock instead of failing at once. 
 start with BEGIN IMMEDIATE: a writer takes the lock up front, which avoids the WAL "stale
 snapshot" failure when two processes (the daemon and an MTA pipe) write at once.
 
+On PostgreSQL (`postgresql+psycopg://`) the server takes care of durability and access;
+those SQLite settings, the file modes below and the WAL checks of the purge do not apply
+there, and raw mail is sent in binary (see `_configure_postgresql`).
+
 The SQLite files hold every report and reporter address, so they are the owner's alone: the
 store's folder 0700 and its files (database, -wal, -shm, -journal) 0600, whichever process
 creates them and under whatever umask (an MTA pipe or a manual run inherits 0022, not the
@@ -20,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -56,7 +60,21 @@ def make_engine(url: str, busy_timeout_seconds: float = 10) -> Engine:
         engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds}, future=True)
         _configure_sqlite(engine, int(busy_timeout_seconds * 1000), path)
         return engine
-    return create_engine(url, pool_pre_ping=True, future=True)
+    engine = create_engine(url, pool_pre_ping=True, future=True)
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """Raw mail goes to PostgreSQL in binary: psycopg's default text format would first
+    escape a 25 MB message into a 50 MB hex string, a second and bigger copy in memory."""
+    from psycopg.types.string import BytesBinaryDumper
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        for kind in (bytes, bytearray, memoryview):
+            dbapi_connection.adapters.register_dumper(kind, BytesBinaryDumper)
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -161,7 +179,10 @@ def migrations_dir() -> Path:
 def alembic_config(engine: Engine) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrations_dir()))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Alembic's config is a ConfigParser: a percent-encoded URL (a socket folder, a password
+    # with symbols) needs its % doubled.
+    url = engine.url.render_as_string(hide_password=False)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
@@ -197,12 +218,15 @@ class Store:
         self.url = url
         self.engine = make_engine(url, busy_timeout_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Set while a daemon holds the cluster lease (store/lease.py): called as the last
+        # statement of every transaction, it refuses the commit of a deposed daemon.
+        self.fence: Callable[[Session], None] | None = None
 
     def upgrade(self) -> None:
         upgrade(self.engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, fenced: bool = True) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error.
 
         Failures of the database itself (locked, disk full, gone) come out as StoreUnavailable:
@@ -213,6 +237,9 @@ class Store:
         try:
             with session.begin():
                 yield session
+                if fenced and self.fence is not None:
+                    session.flush()  # the writes first: the check must be the last word
+                    self.fence(session)
         except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(describe_db_error(exc)) from exc
         finally:

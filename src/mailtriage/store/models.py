@@ -142,7 +142,7 @@ class StoredMessage(Base):
     stored_at: Mapped[utc]
     arrived_at: Mapped[utc]
     status: Mapped[str] = mapped_column(String(16), index=True)
-    category: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))  # "staff-unauthenticated": 21
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
@@ -320,3 +320,33 @@ class Obligation(Base):
     escalated_at: Mapped[utc_or_none]
 
     case: Mapped[Case] = relationship()
+
+
+class ClusterLease(Base):
+    """The one row that says which daemon is active on this store (issue 15).
+
+    `holder` is one process (node name, pid and a random token), `epoch` grows at every change
+    of holder: a write checks both before it commits, so a deposed daemon that wakes up late
+    writes nothing. Times are seconds since the epoch as the database server counts them, so
+    the nodes' own clocks (or a test's fake one) never decide who holds the lease.
+    """
+
+    __tablename__ = "cluster_lease"
+
+    id: Mapped[intpk]  # always 1
+    holder: Mapped[str | None] = mapped_column(String(300))
+    node_name: Mapped[str | None] = mapped_column(String(200))
+    epoch: Mapped[int]
+    acquired_s: Mapped[float | None] = mapped_column(Float)
+    expires_s: Mapped[float | None] = mapped_column(Float)
+
+
+class ClusterNode(Base):
+    """Every daemon on this store, active or standby, and when it last said so (`status`)."""
+
+    __tablename__ = "cluster_nodes"
+
+    holder: Mapped[str] = mapped_column(String(300), primary_key=True)
+    node_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    seen_s: Mapped[float] = mapped_column(Float)
