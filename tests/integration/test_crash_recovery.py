@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from mailtriage.outgoing.claims import ClaimOwner
@@ -28,6 +29,7 @@ from tests.support.config import write_config
 from tests.support.desk import Desk
 from tests.support.dovecot import Dovecot
 from tests.support.mails import make_mail
+from tests.support.postgres import connect_store, on_postgres
 from tests.support.processes import descendants, running
 from tests.support.smtp import SmtpServer
 
@@ -65,14 +67,27 @@ def _start(config: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _count(store: Path, sql: str) -> int:
-    if not store.exists():
-        return 0
+def _count(directory: Path, sql: str) -> int:
+    """A count from the test's store, on either backend; 0 while the daemon has not made it."""
+    if not on_postgres():
+        store = directory / "store.sqlite"
+        if not store.exists():
+            return 0
+        try:
+            with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
+                return int(db.execute(sql).fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0  # the tables are not there yet
     try:
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
+        with contextlib.closing(connect_store(directory)) as db:
             return int(db.execute(sql).fetchone()[0])
-    except sqlite3.OperationalError:
+    except psycopg.Error:
         return 0  # the tables are not there yet
+
+
+def _store_ready(directory: Path) -> bool:
+    """The daemon has made the store (its tables are there)."""
+    return _count(directory, "SELECT count(*) + 1 FROM outbox") > 0
 
 
 def _wait(condition: object, seconds: float, what: str) -> None:
@@ -103,11 +118,10 @@ def test_a_daemon_killed_mid_batch_leaves_none_of_its_processes_running(
     dovecot: Dovecot, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     _append(dovecot, 120)
-    store = tmp_path / "store.sqlite"
     daemon = _start(_config(tmp_path, dovecot, smtp))
     try:
         # Mid-batch: mail stored and the parse pool up (resource tracker, forkserver, worker).
-        _wait(lambda: _count(store, "SELECT count(*) FROM messages") > 0, 30, "intake to start")
+        _wait(lambda: _count(tmp_path, "SELECT count(*) FROM messages") > 0, 30, "intake to start")
         _wait(lambda: len(descendants(daemon.pid)) >= 3, 30, "the parse pool")
         children = descendants(daemon.pid)
     finally:
@@ -123,12 +137,11 @@ def test_sigkills_during_a_backlog_then_one_pass_acknowledge_every_reporter_exac
     reports = 60
     _append(dovecot, reports)
     config = _config(tmp_path, dovecot, smtp)
-    store = tmp_path / "store.sqlite"
     shuffle = random.Random(14)
     for _ in range(3):
         daemon = _start(config)
         try:
-            _wait(lambda: store.exists(), 20, "the store")
+            _wait(lambda: _store_ready(tmp_path), 20, "the store")
             time.sleep(shuffle.uniform(0.3, 1.5))  # a random moment of intake or delivery
         finally:
             daemon.send_signal(signal.SIGKILL)
@@ -141,7 +154,7 @@ def test_sigkills_during_a_backlog_then_one_pass_acknowledge_every_reporter_exac
     # A kill between the server accepting a mail and its record sends it again: at most
     # one record's worth (outbox.RECORD_EVERY) per kill.
     assert sum(n - 1 for n in doubled.values()) <= 3 * 10, doubled
-    assert _count(store, "SELECT count(*) FROM outbox WHERE status != 'sent'") == 0
+    assert _count(tmp_path, "SELECT count(*) FROM outbox WHERE status != 'sent'") == 0
 
 
 def test_a_dead_local_senders_claims_are_taken_over_at_once_another_hosts_after_the_lease(

@@ -9,8 +9,8 @@ fast; the SMTP path is the same code (`OutboxSender`), exercised by the other te
 
 from __future__ import annotations
 
+import contextlib
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from mailtriage.service.cli import main
 from mailtriage.service.wiring import build
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.config import write_config
+from tests.support.postgres import connect_store
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,7 @@ def test_one_run_once_sends_every_due_row_however_many(tmp_path: Path) -> None:
 
     delivered = list((outbox / "new").iterdir()) + list((outbox / "cur").iterdir())
     assert len(delivered) == 1600
-    with sqlite3.connect(tmp_path / "store.sqlite") as db:
+    with contextlib.closing(connect_store(tmp_path)) as db:
         statuses = dict(db.execute("select status, count(*) from outbox group by status"))
     assert statuses == {"sent": 1600}
 
