@@ -84,3 +84,44 @@ def test_an_empty_store_lists_no_cases_in_either_form(
     assert json.loads(capsys.readouterr().out) == []
     assert main(["--config", str(config), "cases"], clock=clock) == 0
     assert capsys.readouterr().out == "no cases\n"
+
+
+def test_a_sender_that_is_no_longer_the_active_node_hands_nothing_more_to_the_server(
+    tmp_path: Path,
+) -> None:
+    """The store's fence cannot stop an SMTP connection: a leader paused mid-batch and
+    resumed after its lease passed on must not send the rest of the batch it had claimed.
+    The sender asks before every mail; what it had not handed over stays unsent."""
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    ensure_maildir(inbox)
+    ensure_maildir(outbox)
+    config = write_config(
+        tmp_path,
+        {
+            "mailbox": {"source": "maildir", "path": str(inbox)},
+            "smtp": {
+                "transport": "maildir",
+                "path": str(outbox),
+                "from_address": "security@example.nl",
+            },
+            "cases": {"staff_notify": STAFF},
+        },
+    )
+    app = build(load_config(config), FakeClock(QUIET_WORKDAY_MORNING))
+    try:
+        with app.store.session() as session:
+            for n in range(20):
+                app.replies.notify_staff(
+                    session, "staff_purge_incomplete", {"wal_bytes": 4096 + n, "attempts": 4}
+                )
+        asked = iter([True, True, True])  # the lease is lost after the third mail
+        app.sender.may_send = lambda: next(asked, False)
+        report = app.sender.deliver_due()
+    finally:
+        app.close()
+    delivered = list((outbox / "new").iterdir()) + list((outbox / "cur").iterdir())
+    assert len(delivered) == 3
+    assert report.interrupted
+    with contextlib.closing(connect_store(tmp_path)) as db:
+        statuses = dict(db.execute("select status, count(*) from outbox group by status"))
+    assert statuses.get("sent") == 3 and sum(statuses.values()) == 20

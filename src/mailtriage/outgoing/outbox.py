@@ -189,6 +189,11 @@ class OutboxSender:
         self.transport_factory = transport_factory
         self.clock = clock
         self.on_failure = on_failure
+        # Asked before each mail is handed to the server: False once this process may no
+        # longer be the active node (service/cluster.py). The store's fence refuses a deposed
+        # node's writes, but not its SMTP connection: a leader paused mid-batch and resumed
+        # after losing the lease must not send the rest of the batch it had claimed.
+        self.may_send: Callable[[], bool] = lambda: True
 
     def deliver_due(
         self, limit: int | None = None, should_stop: Callable[[], bool] | None = None
@@ -393,6 +398,10 @@ class OutboxSender:
         oldest = 0.0  # when the oldest unrecorded acceptance happened (monotonic)
         try:
             for index, row in enumerate(claimed):
+                if not self.may_send():
+                    # Not (surely) the active node any more: the rest stays claimed and
+                    # unsent, and goes out from the new active node when the claim lapses.
+                    return False
                 try:
                     transport.send(
                         sender=self.config.smtp.from_address,

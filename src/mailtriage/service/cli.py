@@ -212,6 +212,7 @@ def _fail(message: str, code: int) -> int:
 def cmd_run(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     app = build(config, clock)
     cluster = Cluster(app.store, config.cluster)
+    app.sender.may_send = lambda: cluster.active
     try:
         if args.once:
             # One pass is intake, outbox and jobs too: only with the lease, like the daemon.

@@ -59,6 +59,7 @@ class Daemon:
     def __init__(self, app: App, notifier: Notifier, cluster: Cluster | None = None) -> None:
         self.app = app
         self.cluster = cluster or Cluster(app.store, app.config.cluster)
+        app.sender.may_send = lambda: self.cluster.active
         self.config = app.config
         self.clock = app.clock
         self.notifier = notifier
