@@ -237,4 +237,12 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # `-v` is for the desk's own debugging: libraries that log every step at DEBUG (the
+    # charts' font matching writes hundreds of lines per mail) would drown it, and can fill
+    # a pipe a supervisor reads only now and then until the daemon blocks writing its log.
+    for noisy in QUIET_LIBRARIES:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
+
+
+QUIET_LIBRARIES = ("matplotlib", "PIL", "fontTools", "asyncio")
