@@ -13,6 +13,8 @@ import signal
 import threading
 from pathlib import Path
 
+from mailtriage.outgoing.transport.sender import PROCESS_NAME
+
 FORKSERVER = b"multiprocessing.forkserver"
 
 
@@ -38,7 +40,8 @@ def _parent_and_cmdline(pid: int) -> tuple[int, bytes] | None:
 
 
 def forked_workers() -> list[int]:
-    """Processes forked by a forkserver that is a child of this process."""
+    """Parse workers: processes forked by a forkserver that is a child of this process, but
+    for the SMTP sender process (which names itself)."""
     me = os.getpid()
     info = {
         int(entry): found
@@ -46,7 +49,14 @@ def forked_workers() -> list[int]:
         if entry.isdigit() and (found := _parent_and_cmdline(int(entry))) is not None
     }
     servers = {pid for pid, (ppid, cmd) in info.items() if ppid == me and FORKSERVER in cmd}
-    return [pid for pid, (ppid, _) in info.items() if ppid in servers]
+    return [pid for pid, (ppid, _) in info.items() if ppid in servers and not _is_sender(pid)]
+
+
+def _is_sender(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == PROCESS_NAME
+    except OSError:
+        return False
 
 
 class WorkerKiller:

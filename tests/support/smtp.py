@@ -13,6 +13,7 @@ import email
 import email.policy
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -56,6 +57,11 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        if any(r.lower() in self.server.answer_late for r in envelope.rcpt_tos):
+            # As a server that scans a message before it takes it: should the client vanish
+            # meanwhile, the message is dropped (aiosmtpd cancels this handler).
+            self.server.answer_held.set()
+            await asyncio.sleep(self.server.answer_delay_seconds)
         self.server.received.append(
             Received(
                 sender=str(envelope.mail_from),
@@ -106,6 +112,11 @@ class SmtpServer:
         self.refuse: set[str] = set()
         self.defer: set[str] = set()
         self.shut_on: set[str] = set()
+        # Mail to these recipients is taken and answered `answer_delay_seconds` after it
+        # came in whole; `answer_held` is set when such a mail has come in whole.
+        self.answer_late: set[str] = set()
+        self.answer_delay_seconds = 5.0
+        self.answer_held = threading.Event()
         self._controller: Controller | None = None
 
     def start(self) -> None:

@@ -261,7 +261,8 @@ class Intake:
         Each message's attempt is counted and committed before any work on it, because the
         work may never finish: a mail that hangs the parser or gets the process killed rolls
         back whatever transaction it was in, and a counter kept there would never move. A mail
-        whose attempts are used up (`cases.max_attempts`) is quarantined without another try.
+        whose attempts are used up (`cases.max_attempts` on its own, after the first in a
+        batch) is quarantined without another try.
         A mail that already had an attempt which never finished is a suspect: it is done on its
         own, so a mail that kills the process takes no other mail's attempts with it; that is
         `process_pending`'s work at the start of a pass (`suspects_too`), and a suspect seen
@@ -314,18 +315,26 @@ class Intake:
         wanted = MessageStatus.QUARANTINED if retry else MessageStatus.RECEIVED
         limit = self.config.cases.max_attempts
         fresh: list[int] = []
-        suspects: list[int] = []
+        suspects: list[tuple[int, int]] = []
         with self._session() as session:
             for message in self._load(session, message_ids, wanted):
                 if retry or message.attempts == 0:
                     fresh.append(message.id)
-                elif message.attempts >= limit:
+                elif message.attempts > limit:
+                    # `limit` attempts on its own that never finished, after the first, in a
+                    # batch (a kill of the desk mid-batch says nothing about any one mail
+                    # of it; every mail of that batch becomes a suspect).
                     self._quarantine(session, message, AttemptsExhausted(message.attempts))
                     report.add_outcome(message.status, None)
                 else:
-                    suspects.append(message.id)
+                    suspects.append((message.attempts, message.id))
         self._count_attempt(fresh)
-        return fresh, suspects
+        # The suspect with the fewest unfinished attempts first: the one that was in hand
+        # when the process died last goes last. A daemon killed from outside again and again
+        # (an operator, the OOM killer) then does not keep catching the same innocent mail
+        # first thing after each start and quarantine it; a mail that kills the process
+        # itself still uses up its attempts, one per pass.
+        return fresh, [message_id for _, message_id in sorted(suspects)]
 
     def _count_attempt(self, message_ids: list[int]) -> None:
         """One more attempt on each of `message_ids`, committed now."""

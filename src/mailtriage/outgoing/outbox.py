@@ -2,21 +2,25 @@
 
 A reply is written in the same transaction as the case change that caused it, so either both
 happen or neither does. Delivery is a separate step (`OutboxSender`) that claims rows in
-batches, sends them over one connection and records the outcomes every few accepted mails:
-the only way to send a mail twice is a crash between the server accepting it and that
-record, which at worst sends `RECORD_EVERY` mails (10) twice. Nothing is ever lost: a claim
-whose sender died is taken over, at once when that sender was a process of this host.
+batches, sends them over one connection and records the outcomes every few accepted mails.
+Each mail the server accepts is also noted at once in a hand-off log (`handoffs.py`), which
+outlives the process, and SMTP is spoken by a sender process of its own that finishes the
+mail in hand when the desk dies (`transport/sender.py`): a crash of the desk sends no mail
+twice; a crash of the whole host at worst `RECORD_EVERY` mails (10). Nothing is ever lost: a
+claim whose sender died is taken over, at once when that sender was a process of this host.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
@@ -26,6 +30,7 @@ from mailtriage.clock import Clock
 from mailtriage.config import Config
 from mailtriage.outgoing.claims import ClaimOwner
 from mailtriage.outgoing.compose import ComposeError
+from mailtriage.outgoing.handoffs import HandoffLog, logs_in
 from mailtriage.outgoing.letters import LetterError, Letters
 from mailtriage.outgoing.render import RenderError
 from mailtriage.outgoing.transport.base import DeliveryError, Transport
@@ -39,7 +44,8 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = dt.timedelta(minutes=5)
 CLAIM_BATCH = 50  # rows read, composed and claimed per write transaction
 # Outcomes are recorded after this many accepted mails, or this long after the first of them
-# was accepted: the bound on mails a crash can send twice, and how stale the record can be.
+# was accepted: how stale the record can be, and the bound on mails a crash of the host can
+# send twice (a crash of the process is covered by the hand-off log, see handoffs.py).
 RECORD_EVERY = 10
 RECORD_AFTER_SECONDS = 0.5
 LAST_ERROR_CHARS = 300
@@ -168,10 +174,12 @@ class OutboxSender:
     their outcomes recorded every `RECORD_EVERY` accepted mails or `RECORD_AFTER_SECONDS`,
     whichever comes first.
 
-    At worst a crash sends `RECORD_EVERY` mails twice: those the server accepted since the
-    last record. Their claims name this process (`claims.ClaimOwner`), so the restarted
-    daemon takes them over at once and sends them again; every other claimed row had not
-    been handed to the server yet, and is sent once.
+    Claims name this process (`claims.ClaimOwner`), so a restarted daemon takes over a dead
+    predecessor's claims at once. It first reads the predecessor's hand-off logs
+    (`handoffs.py`): a row the server accepted counts as sent; every other claimed row is
+    sent again. So a crash of the process sends a mail twice only when it falls between the
+    server's "250" and the log line written right after it; a crash of the host (the logs
+    are not fsynced) at worst the `RECORD_EVERY` mails accepted since the last record.
     """
 
     def __init__(
@@ -182,6 +190,7 @@ class OutboxSender:
         transport_factory: Callable[[], Transport],
         clock: Clock,
         on_failure: FailureHook | None = None,
+        handoff_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -194,6 +203,9 @@ class OutboxSender:
         # node's writes, but not its SMTP connection: a leader paused mid-batch and resumed
         # after losing the lease must not send the rest of the batch it had claimed.
         self.may_send: Callable[[], bool] = lambda: True
+        # Where this host's senders keep their hand-off logs; None: without (in-memory tests).
+        self.handoff_dir = handoff_dir
+        self._calls = itertools.count()
 
     def deliver_due(
         self, limit: int | None = None, should_stop: Callable[[], bool] | None = None
@@ -205,6 +217,11 @@ class OutboxSender:
         batches when `should_stop` says so (the daemon was asked to stop)."""
         report = DeliveryReport()
         owner = ClaimOwner.current().token
+        handoffs = None
+        if self.handoff_dir is not None:
+            self._take_over_handoffs(owner)
+            # One log per call: two calls of one process (the pump, the pass) never share one.
+            handoffs = HandoffLog(self.handoff_dir, owner, next(self._calls))
         transport: Transport | None = None
         # The next batch is read, composed and claimed on a helper thread while this one is
         # sent: composing is CPU, sending mostly waits for the server.
@@ -227,7 +244,7 @@ class OutboxSender:
                 if claimed:
                     if transport is None:
                         transport = self.transport_factory()
-                    if not self._send_batch(transport, owner, claimed, report):
+                    if not self._send_batch(transport, claimed, report, handoffs):
                         report.interrupted = True  # the rest waits for a later call
                         break
                 if upcoming is None:
@@ -246,6 +263,8 @@ class OutboxSender:
             ahead.shutdown(wait=True)
             if transport is not None:
                 transport.close()
+            if handoffs is not None:
+                handoffs.close()
         report.failed += side.failed
         return report
 
@@ -280,13 +299,12 @@ class OutboxSender:
             and_(OutboxMail.status == OutboxStatus.SENDING, free_claim),
         )
 
-    def _gone_owners(self, session: Session, now: dt.datetime, owner: str) -> list[str]:
-        """The claimers of rows still under lease whose process is known to be gone."""
+    def _gone_owners(self, session: Session, owner: str) -> list[str]:
+        """The claimers of rows being sent whose process is known to be gone."""
         tokens = session.scalars(
             select(OutboxMail.claimed_by)
             .where(
                 OutboxMail.status == OutboxStatus.SENDING,
-                OutboxMail.next_attempt_at > now,
                 OutboxMail.claimed_by.is_not(None),
                 OutboxMail.claimed_by != owner,
             )
@@ -306,7 +324,13 @@ class OutboxSender:
         (None when nothing was due) and the id to continue after."""
         now = self.clock()
         with self.store.reading() as session:
-            gone = self._gone_owners(session, now, owner)
+            gone = self._gone_owners(session, owner)
+        if gone and self.handoff_dir is not None:
+            # A sender that died while this call ran: what the server took from it is sent;
+            # while its sender process still finishes a mail, its claims stay.
+            busy = self._take_over_handoffs(owner, only=set(gone))
+            gone = [token for token in gone if token not in busy]
+        with self.store.reading() as session:
             if batch <= 0:
                 return None, after
             rows = session.scalars(
@@ -390,12 +414,30 @@ class OutboxSender:
     # -- sending and recording -----------------------------------------------------------
 
     def _send_batch(
-        self, transport: Transport, owner: str, claimed: list[_Claimed], report: DeliveryReport
+        self,
+        transport: Transport,
+        claimed: list[_Claimed],
+        report: DeliveryReport,
+        handoffs: HandoffLog | None,
     ) -> bool:
         """Send the claimed rows; False when the connection failed (the rest is released)."""
         accepted: list[_Claimed] = []
         failed: list[tuple[_Claimed, DeliveryError]] = []
         oldest = 0.0  # when the oldest unrecorded acceptance happened (monotonic)
+        # A sender process keeps its own log (transport/sender.py): it writes the line.
+        keeper = transport if getattr(transport, "keeps_handoffs", False) else None
+        if keeper is not None:
+            handoffs = None
+        if handoffs is not None:
+            handoffs.open()
+
+        def record(release: list[_Claimed] = ()) -> None:  # type: ignore[assignment]
+            self._record(accepted, failed, report, release=release)
+            accepted.clear()
+            failed.clear()
+            if handoffs is not None:
+                handoffs.recorded()
+
         try:
             for index, row in enumerate(claimed):
                 if not self.may_send():
@@ -403,20 +445,29 @@ class OutboxSender:
                     # unsent, and goes out from the new active node when the claim lapses.
                     return False
                 try:
-                    transport.send(
-                        sender=self.config.smtp.from_address,
-                        recipient=row.recipient,
-                        raw=row.raw,
-                        key=row.message_id,
-                    )
+                    if keeper is not None:
+                        keeper.send_row(  # type: ignore[attr-defined]
+                            row.id,
+                            sender=self.config.smtp.from_address,
+                            recipient=row.recipient,
+                            raw=row.raw,
+                        )
+                    else:
+                        transport.send(
+                            sender=self.config.smtp.from_address,
+                            recipient=row.recipient,
+                            raw=row.raw,
+                            key=row.message_id,
+                        )
                 except DeliveryError as exc:
                     failed.append((row, exc))
                     if exc.ends_round:
                         # The server is down: the rest was never handed over; it waits.
-                        self._record(accepted, failed, report, release=claimed[index + 1 :])
-                        accepted, failed = [], []
+                        record(release=claimed[index + 1 :])
                         return False
                     continue  # this recipient or message only: the next row may well go
+                if handoffs is not None:
+                    handoffs.accepted(row.id)
                 if not accepted:
                     oldest = time.monotonic()
                 accepted.append(row)
@@ -424,13 +475,65 @@ class OutboxSender:
                     len(accepted) >= RECORD_EVERY
                     or time.monotonic() - oldest >= RECORD_AFTER_SECONDS
                 ):
-                    self._record(accepted, failed, report)
-                    accepted, failed = [], []
+                    record()
         finally:
             if accepted or failed:
                 # Also on the way out of an exception: what the server took is recorded.
-                self._record(accepted, failed, report)
+                record()
         return True
+
+    def _take_over_handoffs(self, owner: str, only: set[str] | None = None) -> set[str]:
+        """Rows the server accepted from a dead sender of this host (its hand-off logs,
+        `handoffs.py`) are recorded as sent, so taking over its claims does not send them
+        again. The logs of senders that live on (this one included) are left alone. Returns
+        the dead owners whose log is still being written (a sender process finishing the
+        mail in hand): their claims must wait."""
+        assert self.handoff_dir is not None
+        busy: set[str] = set()
+        for left in logs_in(self.handoff_dir):
+            if left.owner == owner or (only is not None and left.owner not in only):
+                continue
+            if not _is_gone(left.owner):
+                continue
+            if left.writer != left.owner and not _is_gone(left.writer):
+                busy.add(left.owner)
+                continue
+            if left.accepted:
+                self._record_accepted(left.owner, sorted(left.accepted))
+            left.path.unlink(missing_ok=True)
+        return busy
+
+    def _record_accepted(self, dead_owner: str, row_ids: list[int]) -> None:
+        """The rows still claimed by `dead_owner` among `row_ids`: sent (the server accepted
+        each, its sender died before the record)."""
+        now = self.clock()
+        with self.store.session() as session:
+            rows = session.execute(
+                update(OutboxMail)
+                .where(
+                    OutboxMail.id.in_(row_ids),
+                    OutboxMail.status == OutboxStatus.SENDING,
+                    OutboxMail.claimed_by == dead_owner,
+                )
+                .values(status=OutboxStatus.SENT, sent_at=now, last_error=None, claimed_by=None)
+                .returning(OutboxMail.id, OutboxMail.case_id, OutboxMail.kind)
+            ).all()
+            events = [
+                {
+                    "case_id": case_id,
+                    "at": now,
+                    "kind": "mail-sent",
+                    "detail": {"kind": kind, "outbox": row_id},
+                }
+                for row_id, case_id, kind in rows
+                if case_id is not None
+            ]
+            if events:
+                session.execute(insert(CaseEvent), events)
+        if rows:
+            log.info(
+                "%d mails the server accepted from a stopped sender recorded as sent", len(rows)
+            )
 
     def _record(
         self,
@@ -542,6 +645,11 @@ def _preload_messages(session: Session, rows: Sequence[OutboxMail]) -> list[Stor
             .options(selectinload(StoredMessage.attachments))
         )
     )
+
+
+def _is_gone(token: str) -> bool:
+    parsed = ClaimOwner.parse(token)
+    return parsed is not None and parsed.is_gone()
 
 
 def _handled(report: DeliveryReport) -> int:

@@ -26,11 +26,13 @@ from mailtriage.intake.parsepool import ParsePool
 from mailtriage.intake.pipeline import Intake, IntakeReport
 from mailtriage.mailbox.base import Mailbox, MailboxError
 from mailtriage.mailbox.oauth2 import TokenSource, token_source
+from mailtriage.outgoing.handoffs import handoff_directory
 from mailtriage.outgoing.letters import Letters
 from mailtriage.outgoing.outbox import DeliveryReport, OutboxSender
 from mailtriage.outgoing.render import Renderer
 from mailtriage.outgoing.transport.base import Transport
 from mailtriage.outgoing.transport.maildir import MaildirTransport
+from mailtriage.outgoing.transport.sender import SenderProcess
 from mailtriage.outgoing.transport.smtp import SmtpTransport
 from mailtriage.service.deliverypump import DeliveryPump
 from mailtriage.service.oauth2_wiring import mail_token_source
@@ -67,6 +69,8 @@ class App:
     # The one OAuth2 token source of this process (None with password logins): IMAP and SMTP
     # share it, so a token is fetched once and renewed once.
     tokens: TokenSource | None = None
+    # The process that holds the SMTP connection, when there is one (transport/sender.py).
+    sender_process: SenderProcess | None = None
 
     def open_mailbox(self) -> Mailbox:
         return open_mailbox(self.config, self.clock, self.tokens)
@@ -143,6 +147,8 @@ class App:
 
     def close(self) -> None:
         self.intake.close()
+        if self.sender_process is not None:
+            self.sender_process.stop()
         self.store.dispose()
 
 
@@ -173,13 +179,22 @@ def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) 
         command_help=tuple(help_lines()),
         pgp_desk=pgp_desk,
     )
+    handoff_dir = handoff_directory(config.store.url)
+    sender_process = None
+    if config.smtp.transport == "smtp" and config.smtp.auth != "oauth2":
+        # The SMTP connection in a process of its own, which a kill of the desk does not
+        # stop mid-mail (outgoing/transport/sender.py).
+        sender_process = SenderProcess(config, handoff_dir)
     sender = OutboxSender(
         config,
         store,
         letters,
-        lambda: open_transport(config, clock, tokens),
+        (lambda: sender_process)
+        if sender_process is not None
+        else (lambda: open_transport(config, clock, tokens)),
         clock,
         on_failure=replies.delivery_failed,
+        handoff_dir=handoff_dir,
     )
     jobs = Jobs(config, store, replies, clock)
     purger = Purger(
@@ -189,7 +204,7 @@ def build(config: Config, clock: Clock = system_clock, *, migrate: bool = True) 
         lambda: open_mailbox(config, clock, tokens),
         tell_staff=replies.notify_staff,
     )
-    return App(config, clock, store, replies, intake, sender, jobs, purger, tokens)
+    return App(config, clock, store, replies, intake, sender, jobs, purger, tokens, sender_process)
 
 
 def _log_pass(done: PassReport) -> None:

@@ -1,0 +1,190 @@
+"""SMTP delivery from a small process of its own, which finishes the mail in hand when the
+desk dies.
+
+The outbox notes every mail the server accepted in a hand-off log (`outgoing/handoffs.py`),
+so a successor does not send it again. One window remains when the sender is the desk
+itself: the desk killed after the server took a mail and before the log line (a few hundred
+microseconds, more while other threads hold the interpreter) sends that mail twice. The
+desk is the process that gets killed: it parses hostile mail, holds the big memory (the
+OOM killer's choice), and is what an operator or a watchdog kills. So the SMTP connection
+lives in this child instead. It reads (row id, envelope, bytes) from a pipe, sends, writes
+the log line when the server has accepted, and answers. When the desk dies, the child's
+read of the pipe ends (EOF): a mail in hand is finished and logged first, then the child
+exits; it starts nothing new. The log names the desk (whose claims the rows carry) and the
+child (its writer): a successor takes over the desk's claims only when both are gone, so it
+never re-sends what the child is still finishing.
+
+The child comes from the forkserver the parse pool also uses (a fork of a threaded desk
+could inherit a lock held by another thread), is started on the first mail and lives as
+long as the desk. Only SMTP with a password (or none) runs here: an OAuth2 login would need
+the desk's token source in the child; Graph and the demo's Maildir stay in the desk, with
+the hand-off log and its small window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import threading
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from mailtriage.config import Config
+from mailtriage.outgoing.claims import ClaimOwner
+from mailtriage.outgoing.transport.base import DeliveryError
+
+_READY = "ready"
+PROCESS_NAME = "mailtriage-send"
+_START_SECONDS = 30.0
+_EXIT_WAIT_SECONDS = 5.0
+
+
+def _serve(connection: Connection, config: Config, handoff_dir: Path | None, owner: str) -> None:
+    """The child's loop. In: ("send", row id, sender, recipient, raw, key), ("close",),
+    ("stop",); out: None (accepted) or the DeliveryError's fields. Its hand-off log is only
+    ever appended to (a line per mail, a few bytes): the rows the desk recorded meanwhile are
+    no longer claimed, so a successor passes over them. A clean stop removes the log; EOF
+    without one (the desk died) leaves it for the successor."""
+    # A Ctrl-C in the operator's terminal reaches the whole process group: the desk stops
+    # the delivery in its own time, and this child must not die with a mail in hand.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):  # so `ps` and `top` tell it from the parse worker
+        Path("/proc/self/comm").write_text(PROCESS_NAME)
+    # Imported here, after the name: the forkserver's children start small.
+    from mailtriage.outgoing.handoffs import HandoffLog
+    from mailtriage.outgoing.transport.smtp import SmtpTransport
+
+    transport = SmtpTransport(config.smtp)
+    handoffs = None
+    if handoff_dir is not None:
+        me = ClaimOwner.current().token
+        handoffs = HandoffLog(handoff_dir, owner, f"sender{os.getpid()}", writer=me)
+        handoffs.open()
+    connection.send(_READY)
+    stopped = False
+    try:
+        while True:
+            try:
+                request = connection.recv()
+            except (EOFError, OSError):
+                return  # the desk is gone: nothing is in hand
+            if request[0] == "stop":
+                stopped = True
+                return
+            if request[0] == "close":
+                transport.close()
+                connection.send(None)
+                continue
+            _, row_id, sender, recipient, raw, key = request
+            answer: tuple[str, bool, bool] | None = None
+            try:
+                transport.send(sender=sender, recipient=recipient, raw=raw, key=key)
+            except DeliveryError as exc:
+                answer = (exc.reason, exc.permanent, exc.this_message_only)
+            else:
+                if handoffs is not None:
+                    handoffs.accepted(row_id)
+            try:
+                connection.send(answer)
+            except OSError:
+                return  # the desk died while this mail was in hand: it is finished and logged
+    finally:
+        transport.close()
+        if handoffs is not None:
+            handoffs.close(keep=not stopped)
+
+
+class SenderProcess:
+    """A `Transport` whose SMTP connection lives in a child process (see the module
+    docstring); one per desk process, shared by its delivery calls (a lock keeps their
+    requests apart). The child keeps the hand-off log: the outbox asks `keeps_handoffs`."""
+
+    keeps_handoffs = True
+
+    def __init__(self, config: Config, handoff_dir: Path | None) -> None:
+        self.config = config
+        self.handoff_dir = handoff_dir
+        self._process: BaseProcess | None = None
+        self._connection: Connection | None = None
+        self._lock = threading.Lock()
+
+    def send_row(self, row_id: int, *, sender: str, recipient: str, raw: bytes) -> None:
+        """Send outbox row `row_id` (the log names the row). Raises DeliveryError."""
+        with self._lock:
+            connection = self._running()
+            try:
+                connection.send(("send", row_id, sender, recipient, raw, ""))
+                answer: Any = connection.recv()
+            except (EOFError, OSError) as exc:
+                self._lost()
+                # Whether the server took it, only the child's log can say; the successor
+                # of this desk reads it when it takes the claims over.
+                raise DeliveryError(
+                    f"the sender process ended ({type(exc).__name__})", permanent=False
+                ) from None
+        if answer is not None:
+            reason, permanent, only_this = answer
+            raise DeliveryError(reason, permanent=permanent, this_message_only=only_this)
+
+    def send(self, *, sender: str, recipient: str, raw: bytes, key: str) -> None:
+        """`Transport.send`, for a mail that is no outbox row (the log could not name it)."""
+        self.send_row(0, sender=sender, recipient=recipient, raw=raw)
+
+    def close(self) -> None:
+        """End the SMTP connection (QUIT); the child waits for the next batch."""
+        with self._lock:
+            if self._connection is None:
+                return
+            try:
+                self._connection.send(("close",))
+                self._connection.recv()
+            except (EOFError, OSError):
+                self._lost()
+
+    def stop(self) -> None:
+        """End the child after a clean stop of the desk (its log goes with it)."""
+        with self._lock:
+            if self._connection is not None:
+                with contextlib.suppress(OSError):
+                    self._connection.send(("stop",))
+            self._lost()
+
+    def _running(self) -> Connection:
+        if self._connection is not None:
+            return self._connection
+        context = multiprocessing.get_context("forkserver")
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=_serve,
+            args=(theirs, self.config, self.handoff_dir, ClaimOwner.current().token),
+            name="mailtriage-send",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        try:
+            started = ours.poll(_START_SECONDS) and ours.recv() == _READY
+        except (EOFError, OSError):
+            started = False
+        if not started:
+            process.kill()
+            process.join(_EXIT_WAIT_SECONDS)
+            ours.close()
+            raise DeliveryError("the sender process did not start", permanent=False)
+        self._process, self._connection = process, ours
+        return ours
+
+    def _lost(self) -> None:
+        connection, process = self._connection, self._process
+        self._connection = self._process = None
+        if connection is not None:
+            connection.close()
+        if process is not None:
+            process.join(_EXIT_WAIT_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join(_EXIT_WAIT_SECONDS)
