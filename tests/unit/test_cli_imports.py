@@ -119,6 +119,9 @@ def current_store(tmp_path: Path) -> Path:
         ["cases", "--json"],
         ["case", "T-2026-0001"],
         ["case", "T-2026-0001", "--json"],
+        ["status"],
+        ["credits"],
+        ["quarantine"],
     ],
 )
 def test_read_commands_on_a_current_store_load_no_heavy_library(

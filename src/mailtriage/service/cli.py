@@ -465,12 +465,13 @@ def cmd_quarantine(config: Config, args: argparse.Namespace, clock: Clock) -> in
     from sqlalchemy import select
 
     from mailtriage.service.views import format_table, iso, printable
-    from mailtriage.service.wiring import build
     from mailtriage.store.models import MessageStatus, StoredMessage
 
     tz = config.deadlines.tz
     store = open_store(config.store)
     if args.quarantine_command == "retry":
+        from mailtriage.service.wiring import build  # the whole desk: only to process mail
+
         ids = None if args.all else [args.id]
         app = build(config, clock)
         try:
