@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
-import holidays
-
 LIBERATION_DAY_NL = "Bevrijdingsdag"
 LIBERATION_DAY_KEYS = frozenset({"bevrijdingsdag", "liberation day"})
 
@@ -53,6 +51,11 @@ def holidays_in(year: int) -> Mapping[dt.date, tuple[Holiday, ...]]:
     A plain read-only mapping is cached rather than the HolidayBase itself, because looking up
     a date of another year in a HolidayBase silently extends it: a cached one would be mutated.
     """
+    # Imported here, not at module level: every config load imports this module, and the
+    # package (with its country tables) costs tens of milliseconds that the read-only
+    # commands, which compute no deadline, should not pay at start-up.
+    import holidays
+
     dutch = holidays.country_holidays("NL", years=year, language="nl")
     english = holidays.country_holidays("NL", years=year, language="en_US")
     table: dict[dt.date, tuple[Holiday, ...]] = {}
@@ -87,5 +90,8 @@ def unknown_holiday_names(names: Iterable[str]) -> tuple[str, ...]:
     Without this check a typo ("Goede Vrijdg") would silently leave the day closed and every
     deadline around it a day later than the operator intended.
     """
+    names = tuple(names)
+    if not names:
+        return ()  # the usual config: nothing to check, so the holiday tables stay unbuilt
     known = known_holiday_names()
     return tuple(name for name in names if normalise_holiday_name(name) not in known)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from mailtriage.mailbox.maildir import ensure_maildir
 from mailtriage.service.cli import main
 from mailtriage.store import Case, Store
-from mailtriage.store.db import is_current
+from mailtriage.store.db import HEAD_REVISION, alembic_config, is_current, stored_revisions
 from tests.support.clock import QUIET_WORKDAY_MORNING, FakeClock
 from tests.support.mails import make_mail
 
@@ -39,6 +39,41 @@ def test_migrations_build_the_schema_and_are_idempotent(store: Store, tmp_path: 
     }
     assert {"cases", "messages", "mailbox_sightings", "attachments", "case_events"} <= tables
     assert "alembic_version" in tables
+
+
+def test_the_head_revision_constant_is_alembics_head(store: Store) -> None:
+    """Opening a store skips Alembic when its alembic_version equals HEAD_REVISION: a new
+    migration that does not update the constant would never be applied, so it fails here."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(store.engine))
+    assert script.get_heads() == [HEAD_REVISION]
+    assert stored_revisions(store.engine) == {HEAD_REVISION}
+
+
+def test_a_store_behind_the_newest_schema_is_still_migrated_when_opened(tmp_path: Path) -> None:
+    """The plain-SQL check only skips Alembic at head; an older store is upgraded as before."""
+    from alembic import command
+
+    old = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    cfg = alembic_config(old.engine)
+    with old.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0008")
+    assert stored_revisions(old.engine) == {"0008"}
+    assert not is_current(old.engine)
+    old.upgrade()
+    assert is_current(old.engine)
+    old.dispose()
+
+
+def test_a_new_store_has_no_revision_to_read(tmp_path: Path) -> None:
+    """An empty database has no alembic_version table: Alembic builds it from scratch."""
+    new = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    assert stored_revisions(new.engine) is None
+    new.upgrade()
+    assert stored_revisions(new.engine) == {HEAD_REVISION}
+    new.dispose()
 
 
 def test_sqlite_runs_with_wal_foreign_keys_and_secure_delete(store: Store) -> None:
@@ -116,8 +151,17 @@ def write_a_case(store: Store) -> None:
     at = dt.datetime(2026, 11, 24, 7, 30, tzinfo=dt.UTC)
     with store.session() as session:
         session.add(
-            Case(ref="T-2026-0001", year=2026, seq=1, state="new", category="report",
-                 language="nl", received_at=at, created_at=at, legal_hold=False)
+            Case(
+                ref="T-2026-0001",
+                year=2026,
+                seq=1,
+                state="new",
+                category="report",
+                language="nl",
+                received_at=at,
+                created_at=at,
+                legal_hold=False,
+            )
         )
 
 

@@ -15,11 +15,13 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-
+# Module level holds only what parsing the arguments, loading the config and reporting a
+# failure need. Each command imports its own collaborators when it runs: `cases` and `case`
+# must start in a fraction of a second, and importing the daemon, the desk, the charts
+# (matplotlib), OAuth2 (msal, google-auth, httpx) and Alembic for every command took half a
+# second before any of them did its work. tests/unit/test_cli_imports.py holds this.
 from mailtriage.clock import Clock, system_clock
 from mailtriage.config import (
     Config,
@@ -29,38 +31,17 @@ from mailtriage.config import (
     require_staff_authentication,
     staff_unauthenticated,
 )
-from mailtriage.desk.obligations import of_case
 from mailtriage.mailbox.base import MailboxError
-from mailtriage.mailbox.oauth2 import TokenError, TokenSource, load_certificate
-from mailtriage.outgoing.casefiles import export_case
-from mailtriage.outgoing.charts import first_assessment_chart, outcomes_chart
-from mailtriage.outgoing.render import Renderer, RenderError
-from mailtriage.outgoing.transport.base import DeliveryError
 from mailtriage.policy.cases import State
-from mailtriage.policy.metrics import MonthFigures, write_csv
-from mailtriage.policy.workdays import first_response_due
-from mailtriage.service.cluster import Cluster, describe_active
-from mailtriage.service.daemon import Daemon
-from mailtriage.service.listing import cases_with_counts, write_cases_json, write_cases_table
-from mailtriage.service.oauth2_wiring import mail_token_source
-from mailtriage.service.reportpage import COLUMNS, cell, render_page
-from mailtriage.service.status import status_lines, status_object
-from mailtriage.service.systemd import Notifier, configure_logging
-from mailtriage.service.views import (
-    case_object,
-    credit_list,
-    event_object,
-    format_table,
-    iso,
-    message_counts,
-    message_summary,
-    obligation_object,
-    printable,
-)
-from mailtriage.service.wiring import build, desk_key, open_mailbox, open_store, open_transport
-from mailtriage.store.db import StoreUnavailable
-from mailtriage.store.figures import report_months
-from mailtriage.store.models import Case, MessageStatus, StoredMessage
+from mailtriage.service.systemd import configure_logging
+from mailtriage.store.db import StoreUnavailable, open_store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from mailtriage.mailbox.oauth2 import TokenSource
+    from mailtriage.policy.metrics import MonthFigures
+    from mailtriage.store.models import Case
 
 log = logging.getLogger("mailtriage")
 
@@ -210,6 +191,11 @@ def _fail(message: str, code: int) -> int:
 
 
 def cmd_run(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from mailtriage.service.cluster import Cluster, describe_active
+    from mailtriage.service.daemon import Daemon
+    from mailtriage.service.systemd import Notifier
+    from mailtriage.service.wiring import build
+
     app = build(config, clock)
     cluster = Cluster(app.store, config.cluster)
     app.sender.may_send = lambda: cluster.active
@@ -233,6 +219,8 @@ def cmd_run(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_ingest(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from mailtriage.service.wiring import build
+
     raw = _read_input(args.file)
     app = build(config, clock)
     try:
@@ -259,8 +247,14 @@ def _read_input(file: str | None) -> bytes:
 
 
 def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from mailtriage.service.listing import cases_with_counts, write_cases_json, write_cases_table
+    from mailtriage.store.models import Case
+
     tz = config.deadlines.tz
-    store = open_store(config)
+    store = open_store(config.store)
     # Streamed (see listing.py): flat memory at any number of cases. The duplicate links
     # are loaded per chunk (selectinload works with streaming), not per case.
     with store.reading() as session:
@@ -286,8 +280,21 @@ def cmd_cases(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from sqlalchemy import select
+
+    from mailtriage.desk.obligations import of_case
+    from mailtriage.service.views import (
+        case_object,
+        event_object,
+        message_counts,
+        message_summary,
+        obligation_object,
+        printable,
+    )
+    from mailtriage.store.models import Case
+
     tz = config.deadlines.tz
-    store = open_store(config)
+    store = open_store(config.store)
     with store.session() as session:
         case = session.scalars(select(Case).where(Case.ref == args.ref.upper())).first()
         if case is None:
@@ -351,6 +358,9 @@ def cmd_case(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 def _export(config: Config, session: Session, case: Case, folder: Path) -> int:
     """`case REF --export DIR`: the same files as `#attachments`, unencrypted, for staff who
     work on the server, and every message's text (masked)."""
+    from mailtriage.outgoing.casefiles import export_case
+    from mailtriage.service.wiring import desk_key
+
     if case.purged_at is not None:
         raise CommandError(f"case {case.ref} has been purged: nothing is left to export")
     staff = frozenset(a.lower() for a in config.cases.staff)
@@ -365,6 +375,8 @@ def _export(config: Config, session: Session, case: Case, folder: Path) -> int:
 
 
 def cmd_deadline(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from mailtriage.policy.workdays import first_response_due
+
     try:
         received = dt.datetime.fromisoformat(args.datetime)
     except ValueError as exc:
@@ -376,11 +388,15 @@ def cmd_deadline(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from mailtriage.outgoing.render import Renderer, RenderError
+    from mailtriage.outgoing.transport.base import DeliveryError
+    from mailtriage.service.wiring import desk_key, open_mailbox, open_transport
+
     print(f"config: ok ({config.source_path})")
     material = desk_key(config)  # a wrong key file or passphrase is a configuration error
     if material is not None:
         print(f"pgp: ok (key {material.cert().fingerprint.upper()})")
-    store = open_store(config, migrate=False)
+    store = open_store(config.store, migrate=False)
     with store.session():
         pass
     print("store: ok")
@@ -412,6 +428,9 @@ def cmd_check(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 
 def check_oauth2(config: Config, clock: Clock) -> TokenSource | None:
     """With OAuth2: get a token first, so a failure names the token endpoint, not the login."""
+    from mailtriage.mailbox.oauth2 import TokenError, load_certificate
+    from mailtriage.service.oauth2_wiring import mail_token_source
+
     tokens = mail_token_source(config, clock, None)
     if tokens is None:
         return None
@@ -431,7 +450,9 @@ def check_oauth2(config: Config, clock: Clock) -> TokenSource | None:
 
 
 def cmd_status(config: Config, args: argparse.Namespace, clock: Clock) -> int:
-    store = open_store(config)
+    from mailtriage.service.status import status_lines, status_object
+
+    store = open_store(config.store)
     status = status_object(config, store, clock)
     if args.json:
         _print_json(status)
@@ -441,9 +462,16 @@ def cmd_status(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_quarantine(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from sqlalchemy import select
+
+    from mailtriage.service.views import format_table, iso, printable
+    from mailtriage.store.models import MessageStatus, StoredMessage
+
     tz = config.deadlines.tz
-    store = open_store(config)
+    store = open_store(config.store)
     if args.quarantine_command == "retry":
+        from mailtriage.service.wiring import build  # the whole desk: only to process mail
+
         ids = None if args.all else [args.id]
         app = build(config, clock)
         try:
@@ -490,6 +518,8 @@ def cmd_quarantine(config: Config, args: argparse.Namespace, clock: Clock) -> in
 
 
 def cmd_purge(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from mailtriage.service.wiring import build
+
     app = build(config, clock)
     try:
         report = app.purger.run(dry_run=args.dry_run)
@@ -518,7 +548,9 @@ def cmd_purge(config: Config, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_credits(config: Config, args: argparse.Namespace, clock: Clock) -> int:
-    store = open_store(config)
+    from mailtriage.service.views import credit_list, format_table, printable
+
+    store = open_store(config.store)
     with store.session() as session:
         items = credit_list(session)
     if args.json:
@@ -547,6 +579,8 @@ def cmd_security_txt(config: Config, args: argparse.Namespace, clock: Clock) -> 
 
 def cmd_pgp_key(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     """The desk's public key, for the page security.txt's Encryption field points at."""
+    from mailtriage.service.wiring import desk_key
+
     material = desk_key(config)
     if material is None:
         return _fail("pgp.key_file: not set, so the desk has no OpenPGP key", EXIT_FAILED)
@@ -562,8 +596,13 @@ def _date(value: str) -> dt.date:
 
 
 def cmd_report(config: Config, args: argparse.Namespace, clock: Clock) -> int:
+    from mailtriage.policy.metrics import write_csv
+    from mailtriage.service.reportpage import COLUMNS, cell
+    from mailtriage.service.views import format_table
+    from mailtriage.store.figures import report_months
+
     now = clock()
-    store = open_store(config)
+    store = open_store(config.store)
     with store.session() as session:
         months = report_months(session, config.deadlines, now, args.from_date, args.to_date)
     if args.html:
@@ -579,6 +618,7 @@ def cmd_report(config: Config, args: argparse.Namespace, clock: Clock) -> int:
     elif args.csv:
         write_csv(sys.stdout, months)
     else:
+        assert len(REPORT_HEADER) == len(COLUMNS)
         rows = [
             tuple(cell(key, m.as_dict()[key]).replace("–", "-") for key, _ in COLUMNS)
             for m in months
@@ -593,7 +633,6 @@ REPORT_HEADER = (
     "MONTH", "REPORTS", "REDIR", "AUTO", "ACK_MED", "ACK_P90", "FA_MED", "FA_P90",
     "IN_PROMISE", "CLOSE_MED", "CLOSE_P90", "OPEN", "OVERDUE",
 )  # fmt: skip
-assert len(REPORT_HEADER) == len(COLUMNS)
 REPORT_LEGEND = (
     "ACK: minutes to acknowledgement; FA: working days to first assessment; CLOSE: working "
     "days to close;\nMED: median; P90: 90th percentile (nearest rank); IN_PROMISE: first "
@@ -604,6 +643,9 @@ REPORT_LEGEND = (
 def write_report_page(
     path: Path, months: list[MonthFigures], promise: int, now: dt.datetime
 ) -> None:
+    from mailtriage.outgoing.charts import first_assessment_chart, outcomes_chart
+    from mailtriage.service.reportpage import render_page
+
     page = render_page(
         months,
         outcomes_chart(months),
@@ -618,7 +660,7 @@ def write_report_page(
 
 
 def cmd_db(config: Config, args: argparse.Namespace, clock: Clock) -> int:
-    open_store(config)
+    open_store(config.store)
     print("store schema is up to date")
     return EXIT_OK
 

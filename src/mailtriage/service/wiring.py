@@ -36,6 +36,7 @@ from mailtriage.outgoing.transport.sender import SenderProcess
 from mailtriage.outgoing.transport.smtp import SmtpTransport
 from mailtriage.service.deliverypump import DeliveryPump
 from mailtriage.service.oauth2_wiring import mail_token_source
+from mailtriage.store import db as store_db
 from mailtriage.store.db import Store
 
 if TYPE_CHECKING:
@@ -238,10 +239,7 @@ def report_line(report: IntakeReport) -> str:
 
 
 def open_store(config: Config, migrate: bool = True) -> Store:
-    store = Store(config.store.url, config.store.busy_timeout_seconds)
-    if migrate:
-        store.upgrade()
-    return store
+    return store_db.open_store(config.store, migrate=migrate)
 
 
 def open_mailbox(

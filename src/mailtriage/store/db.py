@@ -27,17 +27,18 @@ import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailtriage.datafiles import data_dir
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+    from mailtriage.config import StoreConfig
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 READ_ONLY = "mailtriage_read_only"  # an execution option: see `Store.reading`
+
+# The newest migration in migrations/versions. Opening a store compares its alembic_version
+# with this by plain SQL, so a store already at head is opened without importing Alembic
+# (a quarter of a second of start-up for every read-only command). A unit test holds it equal
+# to Alembic's own head: a new migration must update it.
+HEAD_REVISION = "0009"
 
 
 def make_engine(url: str, busy_timeout_seconds: float = 10) -> Engine:
@@ -177,6 +184,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrations_dir()))
     # Alembic's config is a ConfigParser: a percent-encoded URL (a socket folder, a password
@@ -187,7 +196,15 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent).
+
+    A store already at `HEAD_REVISION` is left alone without Alembic; any other (new, behind,
+    or of an unknown revision) goes to Alembic exactly as before.
+    """
+    if stored_revisions(engine) == {HEAD_REVISION}:
+        return
+    from alembic import command  # only here: Alembic is slow to import and rarely needed
+
     cfg = alembic_config(engine)
     try:
         with engine.begin() as connection:
@@ -197,7 +214,24 @@ def upgrade(engine: Engine) -> None:
         raise StoreUnavailable(f"cannot migrate the store: {describe_db_error(exc)}") from exc
 
 
+def stored_revisions(engine: Engine) -> set[str] | None:
+    """The revisions in the store's alembic_version table, read with plain SQL; None when
+    that cannot be read (a new store without the table, or any other failure: the caller
+    then leaves it to Alembic, which reports a real problem properly)."""
+    try:
+        # A read-only transaction: on SQLite a plain BEGIN, so a read-only command neither
+        # waits for nor holds the write lock just to learn the schema is current.
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return None
+    return {row[0] for row in rows}
+
+
 def is_current(engine: Engine) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(engine))
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
@@ -209,6 +243,14 @@ def describe_db_error(exc: BaseException) -> str:
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return str(exc.orig).splitlines()[0]
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def open_store(config: StoreConfig, migrate: bool = True) -> Store:
+    """The configured store, its schema brought to head unless `migrate` is False."""
+    store = Store(config.url, config.busy_timeout_seconds)
+    if migrate:
+        store.upgrade()
+    return store
 
 
 class Store:
