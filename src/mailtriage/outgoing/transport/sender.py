@@ -28,27 +28,34 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailtriage.config import Config
 from mailtriage.outgoing.claims import ClaimOwner
 from mailtriage.outgoing.transport.base import DeliveryError
 
+if TYPE_CHECKING:
+    from mailtriage.outgoing.handoffs import HandoffLog
+    from mailtriage.outgoing.transport.smtp import SmtpTransport
+
 _READY = "ready"
+SKIPPED = "skipped"
 PROCESS_NAME = "mailtriage-send"
 _START_SECONDS = 30.0
 _EXIT_WAIT_SECONDS = 5.0
 
 
 def _serve(connection: Connection, config: Config, handoff_dir: Path | None, owner: str) -> None:
-    """The child's loop. In: ("send", row id, sender, recipient, raw, key), ("close",),
-    ("stop",); out: None (accepted) or the DeliveryError's fields. Its hand-off log is only
-    ever appended to (a line per mail, a few bytes): the rows the desk recorded meanwhile are
-    no longer claimed, so a successor passes over them. A clean stop removes the log; EOF
-    without one (the desk died) leaves it for the successor."""
+    """The child's loop. In: ("batch", [(row id, sender, recipient, raw), ...]), ("close",),
+    ("stop",). Out, for each row of a batch, as soon as it is done: None (accepted), the
+    DeliveryError's fields, or SKIPPED (not handed over: the connection failed on an earlier
+    row). Its hand-off log is only ever appended to (a line per mail, a few bytes): the rows
+    the desk recorded meanwhile are no longer claimed, so a successor passes over them. A
+    clean stop removes the log; EOF without one (the desk died) leaves it for the successor."""
     # A Ctrl-C in the operator's terminal reaches the whole process group: the desk stops
     # the delivery in its own time, and this child must not die with a mail in hand.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -79,31 +86,55 @@ def _serve(connection: Connection, config: Config, handoff_dir: Path | None, own
                 transport.close()
                 connection.send(None)
                 continue
-            _, row_id, sender, recipient, raw, key = request
-            answer: tuple[str, bool, bool] | None = None
-            try:
-                transport.send(sender=sender, recipient=recipient, raw=raw, key=key)
-            except DeliveryError as exc:
-                answer = (exc.reason, exc.permanent, exc.this_message_only)
-            else:
-                if handoffs is not None:
-                    handoffs.accepted(row_id)
-            try:
-                connection.send(answer)
-            except OSError:
-                return  # the desk died while this mail was in hand: it is finished and logged
+            round_ended = False
+            for row_id, sender, recipient, raw in request[1]:
+                # While a batch is out, the desk sends nothing: a readable pipe is its EOF.
+                if connection.poll(0):
+                    return  # the desk died: the mail in hand was finished, start no other
+                answer: tuple[str, bool, bool] | str | None = SKIPPED
+                if not round_ended:
+                    answer = _send_one(transport, handoffs, row_id, sender, recipient, raw)
+                    round_ended = isinstance(answer, tuple) and not (answer[1] or answer[2])
+                try:
+                    connection.send(answer)
+                except OSError:
+                    return  # the desk died while this mail was in hand: finished and logged
     finally:
         transport.close()
         if handoffs is not None:
             handoffs.close(keep=not stopped)
 
 
+def _send_one(
+    transport: SmtpTransport,
+    handoffs: HandoffLog | None,
+    row_id: int,
+    sender: str,
+    recipient: str,
+    raw: bytes,
+) -> tuple[str, bool, bool] | None:
+    try:
+        transport.send(sender=sender, recipient=recipient, raw=raw, key="")
+    except DeliveryError as exc:
+        return (exc.reason, exc.permanent, exc.this_message_only)
+    if handoffs is not None:
+        handoffs.accepted(row_id)
+    return None
+
+
+def _outcome(answer: Any) -> DeliveryError | None:
+    if answer is None:
+        return None
+    if answer == SKIPPED:  # never handed over: the connection failed on an earlier row
+        return DeliveryError("not sent: the connection failed on an earlier mail", permanent=False)
+    reason, permanent, only_this = answer
+    return DeliveryError(reason, permanent=permanent, this_message_only=only_this)
+
+
 class SenderProcess:
     """A `Transport` whose SMTP connection lives in a child process (see the module
     docstring); one per desk process, shared by its delivery calls (a lock keeps their
-    requests apart). The child keeps the hand-off log: the outbox asks `keeps_handoffs`."""
-
-    keeps_handoffs = True
+    requests apart). The child keeps the hand-off log itself."""
 
     def __init__(self, config: Config, handoff_dir: Path | None) -> None:
         self.config = config
@@ -112,27 +143,48 @@ class SenderProcess:
         self._connection: Connection | None = None
         self._lock = threading.Lock()
 
-    def send_row(self, row_id: int, *, sender: str, recipient: str, raw: bytes) -> None:
-        """Send outbox row `row_id` (the log names the row). Raises DeliveryError."""
+    def send_rows(
+        self, rows: list[tuple[int, str, str, bytes]]
+    ) -> Iterator[DeliveryError | None]:
+        """Send outbox rows (row id, sender, recipient, raw) in this order; yields, row by
+        row as the child finishes it, None (accepted) or the DeliveryError. The whole batch
+        goes to the child at once, so the SMTP connection never waits for the desk. After a
+        failure that ends the round, the child hands no further row of the batch over.
+        Close the iterator when leaving early: it reads the answers left, under the lock."""
         with self._lock:
             connection = self._running()
+            answered = 0
             try:
-                connection.send(("send", row_id, sender, recipient, raw, ""))
-                answer: Any = connection.recv()
+                connection.send(("batch", rows))
+                while answered < len(rows):
+                    answer: Any = connection.recv()
+                    answered += 1
+                    yield _outcome(answer)
             except (EOFError, OSError) as exc:
                 self._lost()
-                # Whether the server took it, only the child's log can say; the successor
-                # of this desk reads it when it takes the claims over.
-                raise DeliveryError(
+                # Whether the server took the row in hand, only the child's log can say;
+                # the successor of this desk reads it when it takes the claims over.
+                failure = DeliveryError(
                     f"the sender process ended ({type(exc).__name__})", permanent=False
-                ) from None
-        if answer is not None:
-            reason, permanent, only_this = answer
-            raise DeliveryError(reason, permanent=permanent, this_message_only=only_this)
+                )
+                for _ in range(answered, len(rows)):
+                    yield failure
+            finally:
+                # Left early (the caller stopped): the rest of the answers must not be read
+                # as the next batch's.
+                if self._connection is not None:
+                    try:
+                        for _ in range(answered, len(rows)):
+                            connection.recv()
+                            answered += 1
+                    except (EOFError, OSError):
+                        self._lost()
 
     def send(self, *, sender: str, recipient: str, raw: bytes, key: str) -> None:
-        """`Transport.send`, for a mail that is no outbox row (the log could not name it)."""
-        self.send_row(0, sender=sender, recipient=recipient, raw=raw)
+        """`Transport.send`, for a mail that is no outbox row (the log cannot name it)."""
+        for outcome in self.send_rows([(0, sender, recipient, raw)]):
+            if outcome is not None:
+                raise outcome
 
     def close(self) -> None:
         """End the SMTP connection (QUIT); the child waits for the next batch."""
