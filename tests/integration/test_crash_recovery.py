@@ -46,7 +46,10 @@ def _config(tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer) -> Path:
                 idle=True, poll_interval_seconds=30, timeout_seconds=5
             ),
             "smtp": smtp.smtp_config(),
-            "cases": {"staff_notify": STAFF},
+            # Under libfaketime the desk's clock is moved and Dovecot's is not (it stores a
+            # future INTERNALDATE as its own now): at a faked later instant a mail would look
+            # months old, and too old for an acknowledgement.
+            "cases": {"staff_notify": STAFF, "autoreply_max_age_days": 3650},
         },
     )
 
@@ -202,8 +205,10 @@ def test_a_killed_desks_sender_finishes_the_mail_in_hand_and_nothing_goes_twice(
     finally:
         desk.send_signal(signal.SIGKILL)
         desk.wait()
+    # The notice in the sender's hand is unrecorded; so is, most often, the acknowledgement
+    # accepted just before it (unless the two went out in different batches).
     unrecorded = "SELECT count(*) FROM outbox WHERE status = 'sending'"
-    assert _count(tmp_path, unrecorded) >= 2, "the kill must come before the record"
+    assert _count(tmp_path, unrecorded) >= 1, "the kill must come before the record"
     _wait(lambda: not any(running(pid) for pid in children), 10, "the sender to finish")
     assert len(smtp.to(STAFF)) == 1, "the sender finished the notice in hand"
     smtp.answer_late.clear()
