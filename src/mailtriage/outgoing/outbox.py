@@ -179,8 +179,10 @@ class OutboxSender:
     Claims name this process (`claims.ClaimOwner`), so a restarted daemon takes over a dead
     predecessor's claims at once. It first reads the predecessor's hand-off logs
     (`handoffs.py`): a row the server accepted counts as sent; every other claimed row is
-    sent again. So a crash of the process sends a mail twice only when it falls between the
-    server's "250" and the log line written right after it; a crash of the host (the logs
+    sent again. With the sender process (`transport/sender.py`) a kill of this process sends
+    nothing twice: the child finishes and logs the mail in hand, and its log is read once it
+    has exited. Sending from this process (Graph, Maildir, OAuth2 SMTP), a kill between the
+    server's answer and the log line sends that one mail twice. A crash of the host (the logs
     are not fsynced) at worst the `RECORD_EVERY` mails accepted since the last record.
     """
 
