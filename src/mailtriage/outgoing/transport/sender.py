@@ -7,12 +7,13 @@ itself: the desk killed after the server took a mail and before the log line (a 
 microseconds, more while other threads hold the interpreter) sends that mail twice. The
 desk is the process that gets killed: it parses hostile mail, holds the big memory (the
 OOM killer's choice), and is what an operator or a watchdog kills. So the SMTP connection
-lives in this child instead. It reads (row id, envelope, bytes) from a pipe, sends, writes
-the log line when the server has accepted, and answers. When the desk dies, the child's
-read of the pipe ends (EOF): a mail in hand is finished and logged first, then the child
-exits; it starts nothing new. The log names the desk (whose claims the rows carry) and the
-child (its writer): a successor takes over the desk's claims only when both are gone, so it
-never re-sends what the child is still finishing.
+lives in this child instead. It reads a claimed batch of (row id, envelope, bytes) from a
+pipe, sends the mails one after another, writes each log line when the server has accepted,
+and answers row by row (the connection never waits for the desk's interpreter). When the
+desk dies, the pipe reaches EOF, which the child sees before each mail: the mail in hand is
+finished and logged first, then the child exits; it starts nothing new. The log names the
+desk (whose claims the rows carry) and the child (its writer): a successor takes over the
+desk's claims only when both are gone, so it never re-sends what the child still finishes.
 
 The child comes from the forkserver the parse pool also uses (a fork of a threaded desk
 could inherit a lock held by another thread), is started on the first mail and lives as
