@@ -58,12 +58,19 @@ def test_a_directory_that_cannot_be_written_costs_the_log_not_the_mail(tmp_path:
 
 
 def test_the_log_lives_in_systemds_state_directory_else_beside_a_sqlite_store(tmp_path: Path):
+    sqlite = "sqlite:////srv/desk/store.sqlite"
     state = {"STATE_DIRECTORY": "/var/lib/mailtriage"}
-    assert handoff_directory("sqlite:////srv/desk/store.sqlite", state) == Path(
-        "/var/lib/mailtriage/handoffs"
-    )
-    assert handoff_directory("sqlite:////srv/desk/store.sqlite", {}) == Path("/srv/desk/handoffs")
+    assert handoff_directory(sqlite, state).parent == Path("/var/lib/mailtriage/handoffs")
+    assert handoff_directory(sqlite, {}).parent == Path("/srv/desk/handoffs")
     xdg = {"XDG_STATE_HOME": str(tmp_path)}
-    assert handoff_directory("postgresql+psycopg://desk@/mailtriage", xdg) == (
-        tmp_path / "mailtriage" / "handoffs"
-    )
+    postgres = "postgresql+psycopg://desk:geheim@db.example.nl/mailtriage"
+    folder = handoff_directory(postgres, xdg)
+    assert folder.parent == tmp_path / "mailtriage" / "handoffs"
+    assert "geheim" not in str(folder), "the URL's password never shows in a path"
+
+
+def test_each_store_has_a_folder_of_its_own():
+    """A desk removes every dead sender's log it reads: another store's must not be there."""
+    one = handoff_directory("postgresql+psycopg://desk@/mailtriage_a", {})
+    other = handoff_directory("postgresql+psycopg://desk@/mailtriage_b", {})
+    assert one != other and one.parent == other.parent

@@ -17,7 +17,8 @@ byte is written, would lose it instead: a server may drop a message whose client
 before its answer, as aiosmtpd does.) A crash of the whole host (power, kernel) may lose the
 page cache: then up to `outbox.RECORD_EVERY` mails go out twice.
 
-The logs live in a state directory of this host: `$STATE_DIRECTORY` (systemd's
+The logs live in a state directory of this host, in a folder per store (named by a hash of
+the store's URL, which may hold a password): under `$STATE_DIRECTORY` (systemd's
 `StateDirectory=`), else beside a SQLite store, else `$XDG_STATE_HOME/mailtriage` (or
 `~/.local/state/mailtriage`). A sender on another host cannot read them and waits for the
 claim lease, as before. Without a usable directory the sender works without a log (and says
@@ -43,16 +44,19 @@ SUFFIX = ".handoffs"
 
 
 def handoff_directory(store_url: str, environ: Mapping[str, str] = os.environ) -> Path:
-    """Where the senders of this host keep their hand-off logs (see the module docstring)."""
+    """Where the senders of this host keep their hand-off logs for the store at `store_url`
+    (see the module docstring). One folder per store: a desk reads and removes every dead
+    sender's log it finds, and must never do so for another store's."""
+    store = hashlib.sha256(store_url.encode("utf-8", "replace")).hexdigest()[:16]
     state = environ.get("STATE_DIRECTORY", "").split(":")[0]
     if state:
-        return Path(state) / "handoffs"
+        return Path(state) / "handoffs" / store
     with contextlib.suppress(ArgumentError):
         url = make_url(store_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return Path(url.database).resolve().parent / "handoffs"
+            return Path(url.database).resolve().parent / "handoffs" / store
     xdg = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(xdg) / "mailtriage" / "handoffs"
+    return Path(xdg) / "mailtriage" / "handoffs" / store
 
 
 class HandoffLog:
