@@ -60,7 +60,10 @@ def show_outbox(lines_per_mail: int = 14) -> None:
     print(f"\n{len(written)} mails written to {RUN / 'outbox'}:")
     for path in written:
         mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        body = mail.get_content().replace("\r\n", "\n").strip().splitlines()
+        # The text part: some mails carry attachments (the monthly figures, their charts).
+        text = mail.get_body(("plain",))
+        content = text.get_content() if text is not None else ""
+        body = content.replace("\r\n", "\n").strip().splitlines()
         print("\n" + "=" * 78)
         for header in ("To", "Subject", "In-Reply-To", "Auto-Submitted"):
             if mail[header]:
