@@ -142,13 +142,22 @@ class HandoffLog:
 
 @dataclass(frozen=True)
 class LeftLog:
-    """What a log a sender left says: whose claims, written by whom, and the rows the server
-    accepted."""
+    """A log a sender left: whose claims, written by whom (its first two lines). The rows
+    are read only when wanted: a live sender's own log grows with every mail it sends."""
 
     path: Path
     owner: str
     writer: str
-    accepted: frozenset[int]
+
+    def accepted(self) -> frozenset[int]:
+        """The rows the server accepted (empty when the log is gone meanwhile). A torn last
+        line (a crash mid-write) names no row: the row is sent again."""
+        try:
+            lines = self.path.read_bytes().split(b"\n")
+        except OSError:
+            return frozenset()
+        # The part after the last newline is torn or empty.
+        return frozenset(int(line) for line in lines[2:-1] if line.isdigit())
 
 
 def log_name(owner: str, call: int | str) -> str:
@@ -158,19 +167,16 @@ def log_name(owner: str, call: int | str) -> str:
 
 
 def read_log(path: Path) -> LeftLog | None:
-    """The log at `path`; None when it cannot be read or is not one. A torn last line (a
-    crash mid-write) names no row: the row is sent again."""
+    """The header of the log at `path`; None when it cannot be read or is not one."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            header = [file.readline(), file.readline()]
     except OSError:
         return None
-    lines = data.split(b"\n")
-    if len(lines) < 3:
+    if not all(line.endswith(b"\n") for line in header):
         return None
-    owner, writer = (line.decode("utf-8", "replace") for line in lines[:2])
-    # The part after the last newline is torn or empty.
-    accepted = frozenset(int(line) for line in lines[2:-1] if line.isdigit())
-    return LeftLog(path, owner, writer, accepted)
+    owner, writer = (line[:-1].decode("utf-8", "replace") for line in header)
+    return LeftLog(path, owner, writer)
 
 
 def logs_in(directory: Path) -> Iterator[LeftLog]:

@@ -316,12 +316,7 @@ class OutboxSender:
             )
             .distinct()
         ).all()
-        gone = []
-        for token in tokens:
-            parsed = ClaimOwner.parse(token) if token else None
-            if parsed is not None and parsed.is_gone():
-                gone.append(token)
-        return gone
+        return [token for token in tokens if token and _is_gone(token)]
 
     def _claim_batch(
         self, owner: str, after: int, batch: int, report: DeliveryReport
@@ -524,41 +519,25 @@ class OutboxSender:
             if left.writer != left.owner and not _is_gone(left.writer):
                 busy.add(left.owner)
                 continue
-            if left.accepted:
-                self._record_accepted(left.owner, sorted(left.accepted))
+            if accepted := left.accepted():
+                self._record_accepted(left.owner, sorted(accepted))
             left.path.unlink(missing_ok=True)
         return busy
 
     def _record_accepted(self, dead_owner: str, row_ids: list[int]) -> None:
         """The rows still claimed by `dead_owner` among `row_ids`: sent (the server accepted
         each, its sender died before the record)."""
-        now = self.clock()
         with self.store.session() as session:
-            rows = session.execute(
-                update(OutboxMail)
-                .where(
-                    OutboxMail.id.in_(row_ids),
-                    OutboxMail.status == OutboxStatus.SENDING,
-                    OutboxMail.claimed_by == dead_owner,
-                )
-                .values(status=OutboxStatus.SENT, sent_at=now, last_error=None, claimed_by=None)
-                .returning(OutboxMail.id, OutboxMail.case_id, OutboxMail.kind)
-            ).all()
-            events = [
-                {
-                    "case_id": case_id,
-                    "at": now,
-                    "kind": "mail-sent",
-                    "detail": {"kind": kind, "outbox": row_id},
-                }
-                for row_id, case_id, kind in rows
-                if case_id is not None
-            ]
-            if events:
-                session.execute(insert(CaseEvent), events)
-        if rows:
+            sent = _mark_sent(
+                session,
+                self.clock(),
+                row_ids,
+                OutboxMail.status == OutboxStatus.SENDING,
+                OutboxMail.claimed_by == dead_owner,
+            )
+        if sent:
             log.info(
-                "%d mails the server accepted from a stopped sender recorded as sent", len(rows)
+                "%d mails the server accepted from a stopped sender recorded as sent", sent
             )
 
     def _record(
@@ -573,23 +552,7 @@ class OutboxSender:
         now = self.clock()
         with self.store.session() as session:
             if accepted:
-                session.execute(
-                    update(OutboxMail)
-                    .where(OutboxMail.id.in_([r.id for r in accepted]))
-                    .values(status=OutboxStatus.SENT, sent_at=now, last_error=None, claimed_by=None)
-                )
-                events = [
-                    {
-                        "case_id": r.case_id,
-                        "at": now,
-                        "kind": "mail-sent",
-                        "detail": {"kind": r.kind, "outbox": r.id},
-                    }
-                    for r in accepted
-                    if r.case_id is not None
-                ]
-                if events:
-                    session.execute(insert(CaseEvent), events)
+                _mark_sent(session, now, [r.id for r in accepted])
             for row, exc in failed:
                 self._record_failure(session, row.id, exc, report)
             if release:
@@ -671,6 +634,30 @@ def _preload_messages(session: Session, rows: Sequence[OutboxMail]) -> list[Stor
             .options(selectinload(StoredMessage.attachments))
         )
     )
+
+
+def _mark_sent(session: Session, now: dt.datetime, row_ids: list[int], *where: Any) -> int:
+    """Rows among `row_ids` (and matching `where`) sent now, each with its case's
+    "mail-sent" event. Returns how many."""
+    rows = session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.id.in_(row_ids), *where)
+        .values(status=OutboxStatus.SENT, sent_at=now, last_error=None, claimed_by=None)
+        .returning(OutboxMail.id, OutboxMail.case_id, OutboxMail.kind)
+    ).all()
+    events = [
+        {
+            "case_id": case_id,
+            "at": now,
+            "kind": "mail-sent",
+            "detail": {"kind": kind, "outbox": row_id},
+        }
+        for row_id, case_id, kind in rows
+        if case_id is not None
+    ]
+    if events:
+        session.execute(insert(CaseEvent), events)
+    return len(rows)
 
 
 def _is_gone(token: str) -> bool:
